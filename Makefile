@@ -1,0 +1,44 @@
+# ATLAS × QFS — `make run` serves on the embedded defaults, `make test` runs everything.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.PHONY: install run test test-embedded test-real lint typecheck openapi web web-check e2e bench clean
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --quiet
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/atlas db upgrade
+	$(VENV)/bin/atlas serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/mypy
+
+openapi: install
+	$(PY) -m atlas.openapi_dump > openapi.json
+
+test: install
+	@bash scripts/test.sh
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache

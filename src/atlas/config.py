@@ -1,0 +1,158 @@
+"""Settings for one ATLAS process, read from ``ATLAS_*`` variables (CONTRACT §1).
+
+Secrets that are not supplied are generated once into ``ATLAS_DATA_DIR`` so that ``make run`` works
+on a fresh machine; ``prod`` refuses to start on any of those conveniences.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", extra="ignore", populate_by_name=True)
+
+    env: Literal["dev", "staging", "prod"] = "dev"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    # Prefix of every Redis key this deployment uses (lets tests and tenants share one server).
+    redis_namespace: str = "atlas"
+    public_url: str = "http://127.0.0.1:8000"
+    chain_ids: Annotated[tuple[int, ...], NoDecode] = (1,)
+    secret_key: SecretStr | None = None
+    log_key: SecretStr | None = None
+    log_origin: str | None = None
+    rate_auth: str = "60/minute"
+    evm_rpc_url: str | None = None
+    max_body_bytes: int = 1 * MiB
+    log_level: str = "INFO"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    challenge_ttl_seconds: int = 5 * 60
+    checkpoint_interval_seconds: float = 1.0
+    sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+
+    @field_validator("chain_ids", mode="before")
+    @classmethod
+    def _split_chain_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("ATLAS_PUBLIC_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'atlas.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def public_authority(self) -> str:
+        """Host, and port when not the scheme's default: the SIWE ``domain``."""
+        parts = urlsplit(self.public_url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        default = {"http": 80, "https": 443}[parts.scheme]
+        if parts.port and parts.port != default:
+            return f"{host}:{parts.port}"
+        return host
+
+    @property
+    def public_scheme(self) -> str:
+        return urlsplit(self.public_url).scheme
+
+    @property
+    def resolved_log_origin(self) -> str:
+        return self.log_origin or f"{self.public_authority}/genesis"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret material resolved from the environment or from ``ATLAS_DATA_DIR``."""
+
+    secret_key: bytes
+    log_seed: bytes
+    generated: frozenset[str] = field(default_factory=frozenset)
+
+
+def _load_or_create(path: Path, make: bytes) -> tuple[bytes, bool]:
+    if path.exists():
+        return path.read_bytes().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two processes starting together agree on whichever file landed first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip(), False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(make)
+    return make, True
+
+
+def resolve_secrets(settings: Settings) -> Secrets:
+    generated: set[str] = set()
+    if settings.secret_key is not None:
+        secret = settings.secret_key.get_secret_value().encode()
+    else:
+        secret, _ = _load_or_create(
+            settings.data_dir / "secret_key", base64.b64encode(secrets.token_bytes(32))
+        )
+        generated.add("ATLAS_SECRET_KEY")
+    if settings.log_key is not None:
+        seed_b64 = settings.log_key.get_secret_value().encode()
+    else:
+        seed_b64, _ = _load_or_create(
+            settings.data_dir / "log_key", base64.b64encode(secrets.token_bytes(32))
+        )
+        generated.add("ATLAS_LOG_KEY")
+    seed = base64.b64decode(seed_b64, validate=True)
+    if len(seed) != 32:
+        raise ValueError("ATLAS_LOG_KEY must be base64 of a 32-byte Ed25519 seed")
+    return Secrets(secret_key=secret, log_seed=seed, generated=frozenset(generated))
+
+
+def insecure_settings(settings: Settings) -> list[str]:
+    """Every setting that a production deployment must not run with, named."""
+    problems: list[str] = []
+    if settings.secret_key is None:
+        problems.append("ATLAS_SECRET_KEY is not set (a generated secret is for development only)")
+    elif len(settings.secret_key.get_secret_value()) < 32:
+        problems.append("ATLAS_SECRET_KEY is shorter than 32 characters")
+    if settings.log_key is None:
+        problems.append("ATLAS_LOG_KEY is not set (a generated ledger key is for development only)")
+    if settings.is_sqlite:
+        problems.append("ATLAS_DATABASE_URL points at SQLite; production needs PostgreSQL")
+    if settings.public_scheme != "https":
+        problems.append("ATLAS_PUBLIC_URL is plain http; production needs https")
+    return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

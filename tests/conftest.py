@@ -1,0 +1,156 @@
+"""Shared fixtures: one isolated database per test, on the embedded or the real backend.
+
+``ATLAS_TEST_BACKEND=embedded`` (default): a SQLite file per test, copied from a template migrated
+once, and the in-process bus. ``ATLAS_TEST_BACKEND=real``: a PostgreSQL database per test, cloned
+from a template database migrated once (``CREATE DATABASE … TEMPLATE``), and Redis with a key
+namespace per test. Under ``CI=true`` an unreachable server fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from atlas.app import create_app
+from atlas.config import Settings
+from atlas.migrate import upgrade_database
+
+BACKEND = os.environ.get("ATLAS_TEST_BACKEND", "embedded")
+PG_ADMIN_DSN = os.environ.get("ATLAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ATLAS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"atlas backend: {BACKEND} ({'PostgreSQL + Redis' if BACKEND == 'real' else 'SQLite + in-process bus'})"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if BACKEND != "real":
+        return
+    missing = [name for name, port in (("PostgreSQL", 5432), ("Redis", 6379)) if not _reachable("127.0.0.1", port)]
+    if missing:
+        message = f"real backend requested but unreachable: {', '.join(missing)}"
+        if IN_CI:
+            pytest.exit(message, returncode=3)
+        session.config._atlas_unreachable = message  # type: ignore[attr-defined]  # read in collection hook
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    message = getattr(config, "_atlas_unreachable", None)
+    if message:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=message))
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that each test's database is copied from."""
+    if BACKEND == "real":
+        name = f"atlas_tpl_{RUN_ID}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        upgrade_database(_pg_url(name))
+        yield name
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("tpl") / "template.db"
+        upgrade_database(f"sqlite+aiosqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+async def database_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
+    if BACKEND == "real":
+        name = f"atlas_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        yield _pg_url(name)
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path / "atlas.db"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def redis_url() -> str | None:
+    return REDIS_URL if BACKEND == "real" else None
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Any:
+    """Build settings for this test's database; keyword arguments override fields."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "dev",
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "redis_namespace": f"atlas-test-{uuid.uuid4().hex[:12]}",
+            "public_url": "http://127.0.0.1:8000",
+            "rate_auth": "10000/minute",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Any) -> Settings:
+    settings: Settings = make_settings()
+    return settings
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    # Plain HTTP in-process; WebSocket tests run a real server (see ``live_server``), because the
+    # ASGI WebSocket transport cannot be torn down from another task.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+        yield http
+
+
+@pytest.fixture
+def data_dir(settings: Settings) -> Path:
+    return settings.data_dir
