@@ -41,6 +41,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 async def write_transaction(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
     async with runtime.db.write() as conn:
         yield conn
+    runtime.committed()
 
 
 async def read_transaction(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:

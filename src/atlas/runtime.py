@@ -35,6 +35,12 @@ class Runtime:
     components: list[Component] = field(default_factory=list)
     # Health probes beyond the database: name -> coroutine raising on failure.
     probes: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # Called after every committed write transaction (e.g. to wake the outbox relay at once).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def committed(self) -> None:
+        for hook in self.after_commit:
+            hook()
 
     def get(self, name: str) -> Any:
         return self.services[name]
