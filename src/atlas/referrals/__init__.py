@@ -1,0 +1,1 @@
+"""Referral codes, the referral relation and its tree."""
