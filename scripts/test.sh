@@ -26,7 +26,17 @@ run_pytest() {
 
 run_pytest embedded -m "not e2e"
 run_pytest real -m "not e2e"
-if ls tests/e2e/test_*.py >/dev/null 2>&1; then run_pytest browser -m e2e tests/e2e; fi
+if ls tests/e2e/test_*.py >/dev/null 2>&1; then
+  if [ ! -x /usr/bin/chromium ]; then
+    step "installing Debian's chromium for the browser tests"
+    if [ "$(id -u)" -eq 0 ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || status=1
+    else
+      echo "chromium is missing and this user cannot apt-get install it"; status=1
+    fi
+  fi
+  run_pytest browser -m e2e tests/e2e
+fi
 
 echo
 echo "=== summary (what ran)"
