@@ -136,6 +136,27 @@ export function fromHex(text: string): Bytes {
   return out;
 }
 
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** Bitcoin-alphabet base58 (Solana public keys). */
+export function fromBase58(text: string): Bytes {
+  if (typeof text !== 'string' || text.length === 0) throw new TypeError('invalid base58');
+  let n = 0n;
+  for (const ch of text) {
+    const d = B58.indexOf(ch);
+    if (d < 0) throw new TypeError('invalid base58');
+    n = n * 58n + BigInt(d);
+  }
+  const body: number[] = [];
+  while (n > 0n) {
+    body.push(Number(n & 255n));
+    n >>= 8n;
+  }
+  let zeros = 0;
+  while (zeros < text.length && text[zeros] === '1') zeros++;
+  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...body.reverse()]);
+}
+
 /** A source of random bytes; injectable so test vectors can be reproduced. */
 export type Rng = (n: number) => Bytes;
 

@@ -8,6 +8,7 @@ export {
   type Rng,
   concat,
   equalBytes,
+  fromBase58,
   fromBase64,
   fromHex,
   fromUtf8,
@@ -80,12 +81,14 @@ export {
   type GenerateDeviceKeysOptions,
   generateOneTimePrekeys,
   makeSignedPrekey,
+  normalizeAccount,
   type Prekey,
   type PrekeyBundleJson,
   signDeviceBinding,
   type SignedPrekey,
   signPrekey,
   type VerifiedBundle,
+  verifyAccountSignature,
   verifyPrekeyBundle,
 } from './keys.js';
 export { sessionAssociatedData, x3dhInitiator, x3dhResponder, type X3dhResult } from './x3dh.js';

@@ -6,7 +6,7 @@
  * bound signing key. `verifyPrekeyBundle` is the only way to obtain a `VerifiedBundle`, which is
  * what X3DH accepts.
  */
-import { type Bytes, fromBase64, type Rng, systemRng, toBase64 } from './bytes.js';
+import { type Bytes, fromBase58, fromBase64, type Rng, systemRng, toBase64, utf8 } from './bytes.js';
 import { CryptoError } from './errors.js';
 import { personalSign, verifyPersonalSignature } from './eth.js';
 import {
@@ -95,11 +95,18 @@ export interface BindingFields {
   issuedAt: string;
 }
 
+const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** An EVM address is compared and shown lowercase; a Solana (base58) account is case-sensitive. */
+export function normalizeAccount(wallet: string): string {
+  return EVM_ADDRESS.test(wallet) ? wallet.toLowerCase() : wallet;
+}
+
 /** The exact text the wallet signs (CONTRACT §5): lines joined by "\n", no trailing newline. */
 export function deviceBindingText(f: BindingFields): string {
   return [
     'ATLAS device key binding',
-    `Account: ${f.wallet.toLowerCase()}`,
+    `Account: ${normalizeAccount(f.wallet)}`,
     `Device: ${f.deviceId}`,
     `Identity key: ${f.identityKey}`,
     `Signing key: ${f.signingKey}`,
@@ -185,6 +192,24 @@ function b64Key(text: unknown, what: string, len: number): Bytes {
 }
 
 /**
+ * True when `signature` is the account's signature over `text`: EIP-191 (0x-hex) for an EVM
+ * address, base64 Ed25519 by the account key for a Solana (base58) account.
+ */
+export function verifyAccountSignature(wallet: string, text: string, signature: unknown): boolean {
+  if (typeof signature !== 'string') return false;
+  if (EVM_ADDRESS.test(wallet)) return verifyPersonalSignature(text, signature, wallet);
+  let publicKey: Bytes;
+  let sig: Bytes;
+  try {
+    publicKey = fromBase58(wallet);
+    sig = fromBase64(signature);
+  } catch {
+    return false;
+  }
+  return ed25519Verify(publicKey, utf8(text), sig);
+}
+
+/**
  * Check the wallet binding and the signed prekey; refuse (throw CryptoError) otherwise.
  * `wallet` and `deviceId` are what the client asked the server for, never taken from the response.
  */
@@ -203,7 +228,7 @@ export function verifyPrekeyBundle(bundle: PrekeyBundleJson, wallet: string, dev
     signingKey: bundle.signing_key,
     issuedAt: bundle.issued_at,
   });
-  if (typeof bundle.binding_signature !== 'string' || !verifyPersonalSignature(text, bundle.binding_signature, wallet)) {
+  if (!verifyAccountSignature(wallet, text, bundle.binding_signature)) {
     throw new CryptoError('binding_invalid', 'device key binding does not verify for this wallet');
   }
   if (!ed25519Verify(signingKey, signedPrekey, spkSig)) {
@@ -219,7 +244,7 @@ export function verifyPrekeyBundle(bundle: PrekeyBundleJson, wallet: string, dev
     oneTimePrekey = b64Key(opk.public_key, 'one_time_prekey.public_key', 32);
   }
   return {
-    wallet: wallet.toLowerCase(),
+    wallet: normalizeAccount(wallet),
     deviceId,
     identityKey,
     signingKey,

@@ -104,9 +104,9 @@ export function messageKeyMaterial(messageKey: Bytes): { key: Bytes; nonce: Byte
   return { key: out.slice(0, 32), nonce: out.slice(32, 44) };
 }
 
-/** UTF-8 of "<conversation_id>|<sender_device_id>|<recipient_device_id>". */
+/** UTF-8 of "<conversation_id>|<sender_device_id>|<recipient_device_id>" (UUIDs lowercased). */
 export function messageContext(conversationId: string, senderDeviceId: string, recipientDeviceId: string): Bytes {
-  return utf8(`${conversationId}|${senderDeviceId}|${recipientDeviceId}`);
+  return utf8(`${conversationId}|${senderDeviceId}|${recipientDeviceId}`.toLowerCase());
 }
 
 export function aeadAssociatedData(sessionAd: Bytes, context: Bytes, headerBytes: Bytes): Bytes {
@@ -244,37 +244,29 @@ function openWith(s: Session, mk: Bytes, msg: DecodedBody, context: Bytes): Byte
   return unpad(padded);
 }
 
+/** Derive and store skipped keys of the current receiving chain up to (excluding) `until`. */
 function skipMessageKeys(s: Session, until: number): void {
-  if (!s.receivingChainKey || !s.remoteRatchetKey) return;
-  if (until <= s.receiveCount) return;
-  if (s.skipped.size + (until - s.receiveCount) > MAX_SKIP) {
-    throw new CryptoError('too_many_skipped', `message would need more than ${MAX_SKIP} skipped keys`);
-  }
-  let ck = s.receivingChainKey;
-  while (s.receiveCount < until) {
-    const [next, mk] = kdfChain(ck);
-    s.skipped.set(skippedKey(s.remoteRatchetKey, s.receiveCount), mk);
-    ck = next;
-    s.receiveCount += 1;
-  }
-  s.receivingChainKey = ck;
+  if (!s.receivingChainKey || !s.remoteRatchetKey || until <= s.receiveCount) return;
+  s.receivingChainKey = skipChain(s, s.receivingChainKey, s.remoteRatchetKey, s.receiveCount, until);
+  s.receiveCount = until;
 }
 
-function dhRatchet(s: Session, header: Header, opts: RatchetOptions): void {
-  if (s.remoteRatchetKey) {
-    s.retiredRemoteKeys.push(s.remoteRatchetKey);
-    if (s.retiredRemoteKeys.length > MAX_RETIRED_REMOTE_KEYS) s.retiredRemoteKeys.shift();
+/** Store the message keys of chain `ck` (of ratchet key `dhPub`) for n in [start, until); returns the chain key at `until`. */
+function skipChain(s: Session, ck: Bytes, dhPub: Bytes, start: number, until: number): Bytes {
+  if (until <= start) return ck;
+  if (s.skipped.size + (until - start) > MAX_SKIP) {
+    throw new CryptoError('too_many_skipped', `message would need more than ${MAX_SKIP} stored skipped keys`);
   }
-  s.previousSendCount = s.sendCount;
-  s.sendCount = 0;
-  s.receiveCount = 0;
-  s.remoteRatchetKey = header.dh;
-  [s.rootKey, s.receivingChainKey] = kdfRoot(s.rootKey, dh(s.sendingRatchetKey.privateKey, header.dh));
-  s.sendingRatchetKey = nextRatchetKey(opts);
-  [s.rootKey, s.sendingChainKey] = kdfRoot(s.rootKey, dh(s.sendingRatchetKey.privateKey, header.dh));
+  for (let i = start; i < until; i++) {
+    const [next, mk] = kdfChain(ck);
+    s.skipped.set(skippedKey(dhPub, i), mk);
+    ck = next;
+  }
+  return ck;
 }
 
 function ratchetDecrypt(session: Session, msg: DecodedBody, context: Bytes, opts: RatchetOptions): DecryptResult {
+  // All changes go to a copy; it is returned only once the AEAD tag has verified.
   const s = cloneSession(session);
   const { header } = msg;
   const sk = skippedKey(header.dh, header.n);
@@ -286,22 +278,43 @@ function ratchetDecrypt(session: Session, msg: DecodedBody, context: Bytes, opts
     return { session: s, plaintext };
   }
   if (s.remoteRatchetKey && equalBytes(header.dh, s.remoteRatchetKey)) {
-    if (header.n < s.receiveCount) throw new CryptoError('replay', 'message already received');
-  } else {
-    if (s.retiredRemoteKeys.some((k) => equalBytes(k, header.dh))) {
-      throw new CryptoError('replay', 'message already received (or its key was discarded)');
-    }
-    if (equalBytes(header.dh, s.sendingRatchetKey.publicKey)) {
-      throw new CryptoError('session_mismatch', 'message carries our own ratchet key');
-    }
-    skipMessageKeys(s, header.pn);
-    dhRatchet(s, header, opts);
+    if (!s.receivingChainKey || header.n < s.receiveCount) throw new CryptoError('replay', 'message already received');
+    skipMessageKeys(s, header.n);
+    const [ck, mk] = kdfChain(s.receivingChainKey as Bytes);
+    const plaintext = openWith(s, mk, msg, context);
+    s.receivingChainKey = ck;
+    s.receiveCount += 1;
+    s.pendingPrekey = null;
+    return { session: s, plaintext };
   }
-  skipMessageKeys(s, header.n);
-  const [ck, mk] = kdfChain(s.receivingChainKey as Bytes);
+  // A new ratchet key from the peer: finish the current receiving chain, then a DH ratchet step.
+  if (s.retiredRemoteKeys.some((k) => equalBytes(k, header.dh))) {
+    throw new CryptoError('replay', 'message already received (or its key was discarded)');
+  }
+  if (equalBytes(header.dh, s.sendingRatchetKey.publicKey)) {
+    throw new CryptoError('session_mismatch', 'message carries our own ratchet key');
+  }
+  skipMessageKeys(s, header.pn);
+  const [rk, ckr0] = kdfRoot(s.rootKey, dh(s.sendingRatchetKey.privateKey, header.dh));
+  const ckr = skipChain(s, ckr0, header.dh, 0, header.n);
+  const [ck, mk] = kdfChain(ckr);
   const plaintext = openWith(s, mk, msg, context);
+  // Authentic: commit the step and derive our next sending chain (the new key pair is drawn only now,
+  // so failed attempts never consume randomness — this keeps test-vector key order deterministic).
+  if (s.remoteRatchetKey) {
+    s.retiredRemoteKeys.push(s.remoteRatchetKey);
+    if (s.retiredRemoteKeys.length > MAX_RETIRED_REMOTE_KEYS) s.retiredRemoteKeys.shift();
+  }
+  const next = nextRatchetKey(opts);
+  const [rk2, cks] = kdfRoot(rk, dh(next.privateKey, header.dh));
+  s.previousSendCount = s.sendCount;
+  s.sendCount = 0;
+  s.receiveCount = header.n + 1;
+  s.remoteRatchetKey = header.dh;
+  s.rootKey = rk2;
   s.receivingChainKey = ck;
-  s.receiveCount += 1;
+  s.sendingChainKey = cks;
+  s.sendingRatchetKey = next;
   s.pendingPrekey = null;
   return { session: s, plaintext };
 }

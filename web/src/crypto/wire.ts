@@ -12,6 +12,15 @@ export const WIRE_VERSION = 0x01;
 export const HEADER_LEN = 40;
 export const NO_ONE_TIME_PREKEY = 0xffffffff;
 const TAG_LEN = 16;
+const PAD_BLOCK = 64;
+
+/** Padded plaintexts are whole 64-byte blocks, so any other ciphertext length is malformed. */
+function checkCiphertext(ct: Bytes): Bytes {
+  if (ct.length < PAD_BLOCK + TAG_LEN || (ct.length - TAG_LEN) % PAD_BLOCK !== 0) {
+    throw new CryptoError('invalid_encoding', 'ciphertext length is not a padded length');
+  }
+  return ct;
+}
 
 export type PayloadKind = 'prekey' | 'message';
 
@@ -88,7 +97,7 @@ export function decodeBody(kind: PayloadKind, body: Bytes): DecodedBody {
   if (kind === 'message') {
     if (body.length < 1 + HEADER_LEN + TAG_LEN) throw new CryptoError('invalid_encoding', 'message body too short');
     const headerBytes = body.slice(1, 1 + HEADER_LEN);
-    return { kind, header: decodeHeader(headerBytes), headerBytes, ciphertext: body.slice(1 + HEADER_LEN) };
+    return { kind, header: decodeHeader(headerBytes), headerBytes, ciphertext: checkCiphertext(body.slice(1 + HEADER_LEN)) };
   }
   if (kind === 'prekey') {
     const off = 1 + 32 + 32 + 4 + 4;
@@ -103,7 +112,7 @@ export function decodeBody(kind: PayloadKind, body: Bytes): DecodedBody {
       oneTimePrekeyId: opk === NO_ONE_TIME_PREKEY ? null : opk,
       header: decodeHeader(headerBytes),
       headerBytes,
-      ciphertext: body.slice(off + HEADER_LEN),
+      ciphertext: checkCiphertext(body.slice(off + HEADER_LEN)),
     };
   }
   throw new CryptoError('invalid_encoding', `unknown payload kind ${String(kind)}`);
