@@ -13,7 +13,9 @@ export type CryptoErrorCode =
   | 'unknown_prekey'
   | 'session_mismatch'
   | 'invalid_padding'
-  | 'invalid_plaintext';
+  | 'invalid_plaintext'
+  | 'no_session'
+  | 'unknown_device';
 
 export class CryptoError extends Error {
   readonly code: CryptoErrorCode;

@@ -84,6 +84,10 @@ export {
   normalizeAccount,
   type Prekey,
   type PrekeyBundleJson,
+  type DeviceRecordJson,
+  normalizeDeviceId,
+  type VerifiedDevice,
+  verifyDeviceRecord,
   signDeviceBinding,
   type SignedPrekey,
   signPrekey,
@@ -123,3 +127,15 @@ export {
   decryptBackup,
   encryptBackup,
 } from './backup.js';
+export {
+  type Decrypted,
+  E2EDevice,
+  type E2EDeviceJson,
+  type E2EDeviceOptions,
+  type IdentityWarning,
+  MAX_ARCHIVED,
+  OPK_BATCH,
+  OPK_LOW_WATER,
+  type Payload,
+  randomUuid,
+} from './device.js';

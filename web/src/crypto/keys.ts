@@ -38,7 +38,7 @@ export interface DeviceKeys {
 }
 
 function checkU32(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`${what} must be a u32`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new CryptoError('invalid_encoding', `${what} must be a u32`);
 }
 
 export function signPrekey(signing: KeyPair, prekeyPublic: Bytes): Bytes {
@@ -154,30 +154,50 @@ export function devicePublication(keys: DeviceKeys, bindingSignature: string, is
   };
 }
 
-/**
- * A prekey bundle as served by `GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle`.
- * `device_id` and `wallet` may be absent from the JSON; the caller passes what it asked for.
- */
-export interface PrekeyBundleJson {
+/** A device record as served in `GET /v1/users/{wallet}/devices` (and inside a prekey bundle). */
+export interface DeviceRecordJson {
   device_id?: string;
-  wallet?: string;
   identity_key: string;
   signing_key: string;
   binding_signature: string;
   issued_at: string;
   signed_prekey: { key_id: number; public_key: string; signature: string };
+  [extra: string]: unknown;
+}
+
+/**
+ * A prekey bundle as served by `GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle`.
+ * `device_id` may be absent from the JSON; the caller passes the id it asked for.
+ */
+export interface PrekeyBundleJson extends DeviceRecordJson {
   one_time_prekey?: { key_id: number; public_key: string } | null;
 }
 
-export interface VerifiedBundle {
+/** A device whose identity and signing keys are verified to be bound to `wallet`. */
+export interface VerifiedDevice {
   readonly wallet: string;
   readonly deviceId: string;
   readonly identityKey: Bytes;
   readonly signingKey: Bytes;
+  readonly bindingSignature: string;
+  readonly issuedAt: string;
   readonly signedPrekeyId: number;
   readonly signedPrekey: Bytes;
+  readonly signedPrekeySignature: Bytes;
+}
+
+export interface VerifiedBundle extends VerifiedDevice {
   readonly oneTimePrekeyId: number | null;
   readonly oneTimePrekey: Bytes | null;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** Canonical lowercase hyphenated UUID text (device ids, conversation ids). */
+export function normalizeDeviceId(id: string): string {
+  if (typeof id !== 'string' || !UUID.test(id)) throw new CryptoError('invalid_encoding', 'not a UUID');
+  const h = id.replace(/-/g, '').toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function b64Key(text: unknown, what: string, len: number): Bytes {
@@ -185,7 +205,7 @@ function b64Key(text: unknown, what: string, len: number): Bytes {
   try {
     out = fromBase64(text as string);
   } catch {
-    throw new CryptoError('invalid_encoding', `${what} is not base64`);
+    throw new CryptoError('invalid_encoding', `${what} is not standard base64`);
   }
   if (out.length !== len) throw new CryptoError('invalid_encoding', `${what} must be ${len} bytes`);
   return out;
@@ -210,48 +230,69 @@ export function verifyAccountSignature(wallet: string, text: string, signature: 
 }
 
 /**
- * Check the wallet binding and the signed prekey; refuse (throw CryptoError) otherwise.
- * `wallet` and `deviceId` are what the client asked the server for, never taken from the response.
+ * Verify one device record for the wallet the client asked about (never the server's word):
+ * the wallet binding must verify and the signed prekey must carry SigK's signature. When both
+ * `deviceId` and the record's `device_id` are present they must match. Throws CryptoError
+ * (`binding_invalid`, `invalid_signature`, `invalid_encoding`) otherwise.
  */
-export function verifyPrekeyBundle(bundle: PrekeyBundleJson, wallet: string, deviceId: string): VerifiedBundle {
-  const identityKey = b64Key(bundle.identity_key, 'identity_key', 32);
-  const signingKey = b64Key(bundle.signing_key, 'signing_key', 32);
-  const spk = bundle.signed_prekey;
-  if (!spk || typeof spk.key_id !== 'number') throw new CryptoError('invalid_encoding', 'signed_prekey missing');
+export function verifyDeviceRecord(wallet: string, data: DeviceRecordJson, deviceId?: string): VerifiedDevice {
+  if (data === null || typeof data !== 'object') throw new CryptoError('invalid_encoding', 'device record missing');
+  const fromData = data.device_id === undefined ? undefined : normalizeDeviceId(String(data.device_id));
+  const asked = deviceId === undefined ? undefined : normalizeDeviceId(deviceId);
+  if (fromData && asked && fromData !== asked) throw new CryptoError('binding_invalid', 'the record is for another device');
+  const dev = asked ?? fromData;
+  if (!dev) throw new CryptoError('invalid_encoding', 'device_id missing');
+  const identityKey = b64Key(data.identity_key, 'identity_key', 32);
+  const signingKey = b64Key(data.signing_key, 'signing_key', 32);
+  const spk = data.signed_prekey;
+  if (!spk || typeof spk !== 'object' || !Number.isInteger(spk.key_id)) {
+    throw new CryptoError('invalid_encoding', 'signed_prekey missing');
+  }
   checkU32(spk.key_id, 'signed_prekey.key_id');
   const signedPrekey = b64Key(spk.public_key, 'signed_prekey.public_key', 32);
   const spkSig = b64Key(spk.signature, 'signed_prekey.signature', 64);
+  if (typeof data.issued_at !== 'string') throw new CryptoError('invalid_encoding', 'issued_at missing');
+  const account = normalizeAccount(wallet);
   const text = deviceBindingText({
-    wallet,
-    deviceId,
-    identityKey: bundle.identity_key,
-    signingKey: bundle.signing_key,
-    issuedAt: bundle.issued_at,
+    wallet: account,
+    deviceId: dev,
+    identityKey: data.identity_key,
+    signingKey: data.signing_key,
+    issuedAt: data.issued_at,
   });
-  if (!verifyAccountSignature(wallet, text, bundle.binding_signature)) {
-    throw new CryptoError('binding_invalid', 'device key binding does not verify for this wallet');
+  if (!verifyAccountSignature(account, text, data.binding_signature)) {
+    throw new CryptoError('binding_invalid', `device ${dev} is not bound to ${account} by a valid wallet signature`);
   }
   if (!ed25519Verify(signingKey, signedPrekey, spkSig)) {
-    throw new CryptoError('invalid_signature', 'signed prekey signature does not verify');
-  }
-  const opk = bundle.one_time_prekey ?? null;
-  let oneTimePrekeyId: number | null = null;
-  let oneTimePrekey: Bytes | null = null;
-  if (opk) {
-    checkU32(opk.key_id, 'one_time_prekey.key_id');
-    if (opk.key_id === 0xffffffff) throw new CryptoError('invalid_encoding', 'one-time prekey id is reserved');
-    oneTimePrekeyId = opk.key_id;
-    oneTimePrekey = b64Key(opk.public_key, 'one_time_prekey.public_key', 32);
+    throw new CryptoError('invalid_signature', `device ${dev}: signed prekey signature is invalid`);
   }
   return {
-    wallet: normalizeAccount(wallet),
-    deviceId,
+    wallet: account,
+    deviceId: dev,
     identityKey,
     signingKey,
+    bindingSignature: data.binding_signature,
+    issuedAt: data.issued_at,
     signedPrekeyId: spk.key_id,
     signedPrekey,
-    oneTimePrekeyId,
-    oneTimePrekey,
+    signedPrekeySignature: spkSig,
+  };
+}
+
+/** Verify a prekey bundle fetched for (wallet, deviceId); the only way to get a VerifiedBundle. */
+export function verifyPrekeyBundle(bundle: PrekeyBundleJson, wallet: string, deviceId: string): VerifiedBundle {
+  const record = verifyDeviceRecord(wallet, bundle, deviceId);
+  const opk = bundle.one_time_prekey ?? null;
+  if (!opk) return { ...record, oneTimePrekeyId: null, oneTimePrekey: null };
+  if (typeof opk !== 'object' || !Number.isInteger(opk.key_id)) {
+    throw new CryptoError('invalid_encoding', 'malformed one-time prekey');
+  }
+  checkU32(opk.key_id, 'one_time_prekey.key_id');
+  if (opk.key_id === 0xffffffff) throw new CryptoError('invalid_encoding', 'one-time prekey id is reserved');
+  return {
+    ...record,
+    oneTimePrekeyId: opk.key_id,
+    oneTimePrekey: b64Key(opk.public_key, 'one_time_prekey.public_key', 32),
   };
 }
 
