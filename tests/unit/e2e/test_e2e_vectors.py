@@ -74,19 +74,28 @@ def test_binding_vector_verifies_and_tampering_does_not() -> None:
     args = (v["wallet"], v["device_id"], v["identity_key_b64"], v["signing_key_b64"], v["issued_at"])
     assert binding.binding_statement(*args) == v["statement"]
     assert binding.verify_binding(*args, v["binding_signature"])
-    assert not binding.verify_binding(v["wallet"], v["device_id"], v["signing_key_b64"], v["identity_key_b64"],
-                                      v["issued_at"], v["binding_signature"])
+    assert not binding.verify_binding(
+        v["wallet"],
+        v["device_id"],
+        v["signing_key_b64"],
+        v["identity_key_b64"],
+        v["issued_at"],
+        v["binding_signature"],
+    )
     spk = v["signed_prekey"]
     signing = base64.b64decode(v["signing_key_b64"])
-    assert binding.verify_signed_prekey(signing, base64.b64decode(spk["public_key_b64"]),
-                                        base64.b64decode(spk["signature_b64"]))
+    assert binding.verify_signed_prekey(
+        signing, base64.b64decode(spk["public_key_b64"]), base64.b64decode(spk["signature_b64"])
+    )
 
 
 def test_backup_vector_round_trip() -> None:
     v = load("backup.json")
     key = bytes.fromhex(v["backup_key"])
     keys = backup.decrypt_backup(key, v["wallet"], base64.b64decode(v["blob_b64"]))
-    assert backup.encrypt_backup(key, v["wallet"], keys, bytes.fromhex(v["nonce"])) == base64.b64decode(v["blob_b64"])
+    assert backup.encrypt_backup(key, v["wallet"], keys, bytes.fromhex(v["nonce"])) == base64.b64decode(
+        v["blob_b64"]
+    )
 
 
 def test_safety_number_is_symmetric() -> None:
