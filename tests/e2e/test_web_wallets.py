@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from e2e_browser import FakeWallet, Person
 from playwright.sync_api import expect
-
-from conftest import FakeWallet, Person
 
 pytestmark = pytest.mark.e2e
 

@@ -91,7 +91,7 @@ async function toProblem(response: Response): Promise<Problem> {
 
 export async function request<T>(method: string, path: string, init: RequestInit2 = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json, application/problem+json, text/plain" };
-  let body: BodyInit | undefined;
+  let body: BodyInit | null = null;
   if (init.form) {
     body = init.form;
   } else if (init.json !== undefined) {
@@ -106,7 +106,7 @@ export async function request<T>(method: string, path: string, init: RequestInit
       method,
       headers,
       body,
-      signal: init.signal,
+      signal: init.signal ?? null,
       credentials: "omit",
       cache: "no-store",
     });
