@@ -70,6 +70,7 @@ def browser_factory(playwright: Playwright, live_server: LiveServer) -> Iterator
         announce: bool = True,
         inject: bool = True,
         path: str = "/",
+        allow_console: tuple[str, ...] = (),
     ) -> Person:
         user_data = tempfile.mkdtemp(prefix=f"atlas-e2e-{name}-")
         dirs.append(user_data)
@@ -95,7 +96,7 @@ def browser_factory(playwright: Playwright, live_server: LiveServer) -> Iterator
         page = context.pages[0] if context.pages else context.new_page()
 
         def on_console(msg: ConsoleMessage) -> None:
-            if msg.type == "error":
+            if msg.type == "error" and not any(allowed in msg.text for allowed in allow_console):
                 errors.append(f"{name}: {msg.text}")
 
         page.on("console", on_console)

@@ -28,20 +28,20 @@ export class ApiError extends Error {
 }
 
 export interface RequestOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Send no bearer token even when signed in (public reads). */
-  anonymous?: boolean;
+  anonymous?: boolean | undefined;
   /** Use this bearer token instead of the session's (e.g. to log out a session already forgotten). */
-  token?: string;
+  token?: string | undefined;
   /** Set on the retry after a refresh so it cannot loop; also disables refreshing. */
-  retried?: boolean;
+  retried?: boolean | undefined;
 }
 
 interface RequestInit2 extends RequestOptions {
   json?: unknown;
-  form?: FormData;
-  query?: Record<string, string | number | boolean | null | undefined>;
-  responseType?: "json" | "text";
+  form?: FormData | undefined;
+  query?: Record<string, string | number | boolean | null | undefined> | undefined;
+  responseType?: "json" | "text" | undefined;
 }
 
 export interface ClientConfig {

@@ -4,7 +4,7 @@
 
 import * as api from "../api/generated";
 import { ApiError } from "../api/runtime";
-import { clearReferral, pendingReferral } from "./referral";
+import { clearReferral, pendingReferral, rememberInviter } from "./referral";
 import { onSessionChange, session, signOut, startSession } from "./session";
 import { toast } from "./dom";
 import {
@@ -112,6 +112,13 @@ export async function signIn(wallet: DiscoveredWallet, onStep: (step: SignInStep
   if (referral) body.referral_code = referral;
   const tokens = await api.connectWallet(body, { anonymous: true });
   clearReferral();
+  if (referral && tokens.referral?.accepted) {
+    // Remember who invited us for the profile's "invited by" line (the code's owner, public data).
+    await api
+      .getReferralCode(referral, { anonymous: true })
+      .then((owner) => rememberInviter(tokens.wallet.toLowerCase(), { wallet: owner.wallet, name: owner.display_name || owner.wallet }))
+      .catch(() => undefined);
+  }
   startSession({
     wallet: tokens.wallet.toLowerCase(),
     accessToken: tokens.access_token,
@@ -124,7 +131,7 @@ export async function signIn(wallet: DiscoveredWallet, onStep: (step: SignInStep
   return {
     wallet: tokens.wallet.toLowerCase(),
     profileExists: tokens.profile_exists,
-    referralApplied: Boolean(referral),
+    referralApplied: Boolean(tokens.referral?.accepted),
   };
 }
 

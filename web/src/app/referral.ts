@@ -2,6 +2,8 @@
 // sent as `referral_code` at sign-in, then forgotten. The query string is removed from the address
 // bar so a shared screenshot or copied link does not carry someone else's code along.
 
+import { session } from "./session";
+
 const KEY = "atlas.ref";
 const CODE = /^[A-Za-z0-9_-]{3,64}$/;
 
@@ -27,4 +29,20 @@ export function clearReferral(): void {
 
 export function referralLink(code: string): string {
   return `${location.origin}/?ref=${encodeURIComponent(code)}`;
+}
+
+/** Who invited this account (recorded at the sign-in that accepted the referral). */
+export function rememberInviter(wallet: string, inviter: { wallet: string; name: string }): void {
+  localStorage.setItem(`atlas.invitedBy.${wallet}`, JSON.stringify(inviter));
+}
+
+export function invitedBy(): { wallet: string; name: string } | null {
+  const wallet = session()?.wallet;
+  if (!wallet) return null;
+  try {
+    const raw = localStorage.getItem(`atlas.invitedBy.${wallet}`);
+    return raw ? (JSON.parse(raw) as { wallet: string; name: string }) : null;
+  } catch {
+    return null;
+  }
 }

@@ -8,12 +8,12 @@ import { Engine, type Conversation, type PendingMessage, type StoredMessage, des
 import { avatar, fullTime, h, replace, shortAddress, timeLabel, toast } from "../dom";
 import { type Route, navigate } from "../router";
 import { session } from "../session";
+import { people } from "./profile";
 import { WalletError } from "../wallet";
 
 let engine: Engine | null = null;
 let starting: Promise<Engine> | null = null;
 let unsubscribe: (() => void) | null = null;
-const people = new Map<string, Promise<api.UserProfile | null>>();
 
 function profileOf(wallet: string): Promise<api.UserProfile | null> {
   const hit = people.get(wallet);

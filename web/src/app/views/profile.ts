@@ -5,9 +5,12 @@
 import * as api from "../../api/generated";
 import { ApiError } from "../../api/runtime";
 import { avatar, fullTime, h, replace, shortAddress, toast } from "../dom";
-import { referralLink } from "../referral";
+import { invitedBy, referralLink } from "../referral";
 import { navigate } from "../router";
 import { session } from "../session";
+
+/** Profiles fetched for display, by wallet (cleared for our own after an upload). */
+export const people = new Map<string, Promise<api.UserProfile | null>>();
 
 const MAX_AVATAR = 2 * 1024 * 1024;
 const AVATAR_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
@@ -20,7 +23,7 @@ export async function loadMe(): Promise<api.UserProfile | null> {
   const s = session();
   if (!s) return null;
   try {
-    return await api.getUser(s.wallet);
+    return await api.getMe();
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return null;
     throw err;
@@ -96,11 +99,12 @@ export async function renderProfileForm(root: HTMLElement, firstRun: boolean): P
     replace(error);
     void (async () => {
       try {
-        await api.updateMe({ display_name: name, bio: bioInput.value.trim() });
+        await api.patchMe({ display_name: name, bio: bioInput.value.trim() });
         if (chosen) {
           const data = new FormData();
           data.append("file", chosen, chosen.name);
-          await api.uploadAvatar(data);
+          await api.putAvatar(data);
+          people.delete(wallet);
         }
         toast(firstRun ? "Profile created." : "Profile saved.");
         navigate(firstRun ? "inbox" : "me");
@@ -125,8 +129,9 @@ async function copy(text: string): Promise<boolean> {
   }
 }
 
-function referralCard(user: api.UserProfile): HTMLElement {
-  const link = referralLink(user.referral_code);
+function referralCard(user: api.UserProfile): HTMLElement | null {
+  if (!user.referral_code) return null;
+  const link = user.referral_link || referralLink(user.referral_code);
   const linkInput = h("input", { id: "referral-link", readonly: true, value: link, class: "mono" });
   const copyBtn = h("button", { type: "button", class: "primary" }, "Copy link");
   copyBtn.addEventListener("click", () => {
@@ -169,7 +174,7 @@ function scoreCard(user: api.UserProfile): HTMLElement {
     replace(why, h("p", { class: "row muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading the ledger entries behind it…"));
     void api
       .explainCoherence(user.wallet, { anonymous: true })
-      .then((explain) => replace(why, explainView(explain)))
+      .then((explain: api.CoherenceExplanation) => replace(why, explainView(explain)))
       .catch((err: unknown) => replace(why, h("p", { class: "error-text" }, errorText(err))));
   });
   const score = user.coherence.score;
@@ -193,50 +198,60 @@ function scoreCard(user: api.UserProfile): HTMLElement {
   );
 }
 
-/** Renders the explain document generically: every term with its value and the entries behind it. */
-function explainView(explain: api.ExplainResponse): HTMLElement {
-  const data = explain as unknown as Record<string, unknown>;
-  const terms = Array.isArray(data.terms) ? (data.terms as Record<string, unknown>[]) : [];
-  const rows = terms.map((term) => {
-    const entries = Array.isArray(term.entries) ? term.entries : Array.isArray(term.seqs) ? term.seqs : Array.isArray(term.sources) ? term.sources : [];
-    const seqs = entries.map((e) => (typeof e === "object" && e && "seq" in e ? (e as { seq: unknown }).seq : e)).map(String);
-    const name = String(term.name ?? term.term ?? term.key ?? "term");
-    const value = term.value ?? term.contribution ?? term.points ?? "";
-    return h(
+const TERM_LABELS: Record<string, string> = {};
+
+/** Every term of the score with its contribution and the ledger entries behind it. */
+function explainView(explain: api.CoherenceExplanation): HTMLElement {
+  const rows = explain.terms.map((term) =>
+    h(
       "tr",
       null,
-      h("td", null, name.replace(/_/g, " "), term.description ? h("div", { class: "hint" }, String(term.description)) : null),
-      h("td", { class: "mono" }, String(value)),
-      h("td", { class: "mono small" }, seqs.length ? seqs.map((s) => `#${s}`).join(", ") : "—"),
-    );
-  });
+      h("th", { scope: "row" }, TERM_LABELS[term.name] ?? term.name.replace(/_/g, " ")),
+      h("td", { class: "mono" }, `${term.value >= 0 ? "+" : ""}${term.value}`),
+      h("td", { class: "mono" }, `${term.count}${term.cap ? ` (cap ${term.cap})` : ""}`),
+      h("td", { class: "mono small" }, term.seqs.length ? term.seqs.slice(0, 12).map((s) => `#${s}`).join(", ") + (term.seqs.length > 12 ? ` … (${term.seqs.length})` : "") : "none"),
+    ),
+  );
   return h(
     "div",
     { class: "stack" },
-    h("table", { class: "explain-table" }, h("caption", { class: "visually-hidden" }, "How the coherence score is made"), h("thead", null, h("tr", null, h("th", { scope: "col" }, "Term"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "Ledger entries"))), h("tbody", null, rows)),
-    h("p", { class: "hint" }, `Formula ${String(data.formula_version ?? "")}, as of ledger entry #${String(data.as_of_seq ?? "")}. Anyone can recompute it from the public Genesis Ledger.`),
+    h(
+      "table",
+      { class: "explain-table", id: "explain-table" },
+      h("caption", { class: "visually-hidden" }, "How the coherence score is made"),
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, "Term"), h("th", { scope: "col" }, "Points of score"), h("th", { scope: "col" }, "Counted"), h("th", { scope: "col" }, "Ledger entries"))),
+      h("tbody", null, rows),
+    ),
+    h("p", { class: "hint" }, `Score ${explain.score} of 10000, formula v${explain.formula_version}${explain.as_of_seq !== null ? `, as of ledger entry #${explain.as_of_seq}` : ""}. Anyone can recompute it from the public Genesis Ledger.`),
   );
 }
 
 interface TreeNode {
-  wallet: string;
-  display_name?: string | null;
-  activated?: boolean;
-  children?: TreeNode[];
+  node: api.ReferralNode;
+  children: TreeNode[];
+}
+
+/** The API lists the tree flat (each node with its referrer and depth); nest it for display. */
+function nest(root: string, items: api.ReferralNode[]): TreeNode[] {
+  const byReferrer = new Map<string, api.ReferralNode[]>();
+  for (const item of items) byReferrer.set(item.referrer, [...(byReferrer.get(item.referrer) ?? []), item]);
+  const build = (wallet: string, seen: Set<string>): TreeNode[] =>
+    (byReferrer.get(wallet) ?? []).filter((n) => !seen.has(n.wallet)).map((node) => ({ node, children: build(node.wallet, new Set([...seen, node.wallet])) }));
+  return build(root, new Set([root]));
 }
 
 function treeView(nodes: TreeNode[]): HTMLElement {
   return h(
     "ul",
     { class: "tree" },
-    nodes.map((n) =>
+    nodes.map(({ node, children }) =>
       h(
         "li",
         null,
-        h("a", { href: `#/u/${n.wallet}` }, displayName(n)),
+        h("a", { href: `#/u/${node.wallet}` }, displayName(node)),
         " ",
-        n.activated ? h("span", { class: "tag ok" }, "active") : h("span", { class: "tag" }, "joined"),
-        n.children?.length ? treeView(n.children) : null,
+        node.activated ? h("span", { class: "tag ok" }, "active") : h("span", { class: "tag" }, "joined"),
+        children.length ? treeView(children) : null,
       ),
     ),
   );
@@ -244,9 +259,14 @@ function treeView(nodes: TreeNode[]): HTMLElement {
 
 async function referralTree(wallet: string, slot: HTMLElement): Promise<void> {
   try {
-    const tree = (await api.getReferralTree(wallet, { depth: 3 }, { anonymous: true })) as unknown as Record<string, unknown>;
-    const nodes = (tree.children ?? tree.referrals ?? tree.nodes ?? []) as TreeNode[];
-    replace(slot, nodes.length ? treeView(nodes) : h("p", { class: "muted" }, "Nobody yet. Share your link to grow your tree."));
+    const tree = await api.getReferrals(wallet, { depth: 3 }, { anonymous: true });
+    const nodes = nest(wallet, tree.items);
+    replace(
+      slot,
+      nodes.length
+        ? [h("p", { class: "small muted" }, `${tree.referral_count} accepted, ${tree.activated_count} active.`), treeView(nodes)]
+        : h("p", { class: "muted" }, "Nobody yet. Share your link to grow your tree."),
+    );
   } catch (err) {
     replace(slot, h("p", { class: "error-text" }, errorText(err)));
   }
@@ -254,7 +274,7 @@ async function referralTree(wallet: string, slot: HTMLElement): Promise<void> {
 
 async function pointsList(wallet: string, slot: HTMLElement): Promise<void> {
   try {
-    const points = await api.getPoints(wallet, { anonymous: true });
+    const points = await api.getPoints(wallet, undefined, { anonymous: true });
     if (!points.awards.length) return;
     replace(
       slot,
@@ -262,7 +282,7 @@ async function pointsList(wallet: string, slot: HTMLElement): Promise<void> {
       h(
         "ul",
         { class: "small" },
-        points.awards.slice(-10).reverse().map((a) => h("li", null, `+${a.points} for ${a.reason.replace(/_/g, " ")} `, h("span", { class: "muted mono" }, `(entry #${a.seq})`))),
+        points.awards.slice(-10).reverse().map((a: api.Award) => h("li", null, `+${a.points} for ${a.reason.replace(/_/g, " ")} `, h("span", { class: "muted mono" }, `(entry #${a.seq})`))),
       ),
     );
   } catch {
@@ -313,19 +333,4 @@ export async function renderProfile(root: HTMLElement, wallet: string | null): P
   );
   void referralTree(user.wallet, tree);
   void pointsList(user.wallet, score.querySelector("#points-awards") as HTMLElement);
-}
-
-const INVITED_KEY = "atlas.invitedBy";
-
-export function rememberInviter(inviter: { wallet: string; name: string } | null): void {
-  if (inviter) sessionStorage.setItem(INVITED_KEY, JSON.stringify(inviter));
-}
-
-export function invitedBy(): { wallet: string; name: string } | null {
-  try {
-    const raw = sessionStorage.getItem(INVITED_KEY);
-    return raw ? (JSON.parse(raw) as { wallet: string; name: string }) : null;
-  } catch {
-    return null;
-  }
 }
