@@ -144,6 +144,8 @@ class Person:
     def screenshot(self, name: str, *, docs: bool = False) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        # Transient toasts would hide part of the screen in the documentation pictures.
+        self.page.evaluate("document.getElementById('toasts')?.replaceChildren()")
         self.page.screenshot(path=str(path))
         if docs:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)

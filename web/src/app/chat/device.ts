@@ -71,7 +71,7 @@ export class LocalDevice {
     const signature = await personalSign(provider, this.wallet, this.e2e.bindingStatement(this.issuedAt));
     const body = this.e2e.registrationBody(signature, this.issuedAt, OPK_UPLOAD);
     await this.save();
-    await api.registerDevice(this.id, body);
+    await api.putDevice(this.id, body);
     this.isRegistered = true;
     await this.save();
   }
@@ -83,7 +83,7 @@ export class LocalDevice {
     const body = this.e2e.prekeysBody({ oneTimePrekeys: OPK_UPLOAD, rotateSignedPrekey: rotate });
     await this.save();
     try {
-      await api.uploadPrekeys(this.id, body);
+      await api.addPrekeys(this.id, body);
     } catch (err) {
       console.warn("could not upload prekeys", err);
     }

@@ -84,7 +84,7 @@ export class Engine {
   private retryTimer: number | null = null;
   private stopped = false;
   private listeners = new Set<(e: EngineEvent) => void>();
-  private acks = new Map<string, (ack: { seq: number; server_ts: string }) => void>();
+  private acks = new Map<string, { resolve: (ack: { seq: number; server_ts: string }) => void; reject: (err: SendRefused) => void }>();
   private pending = new Map<string, PendingMessage>();
   private metas = new Map<string, ConvMeta>();
   readonly directory: DeviceDirectory;
@@ -194,7 +194,7 @@ export class Engine {
   // ---- conversations -------------------------------------------------------------------------
 
   async loadConversations(): Promise<Conversation[]> {
-    const inbox = await api.listConversations();
+    const inbox = await api.listConversations({ device_id: this.device.id });
     for (const c of inbox.conversations) this.conversations.set(c.id, c);
     // Any last message we have not decrypted yet (e.g. the socket is still catching up).
     for (const c of inbox.conversations) {
@@ -232,7 +232,7 @@ export class Engine {
 
   /** Fetches the latest page from the server and decrypts whatever this device has not seen yet. */
   async sync(conv: string): Promise<void> {
-    const page = await api.listMessages(conv, { limit: 100 });
+    const page = await api.listMessages(conv, { limit: 100, device_id: this.device.id });
     const meta = await this.meta(conv);
     for (const m of page.messages) if (m.seq > meta.lastSeq || !(await this.vault.get(seqKey(conv, m.seq), "messages"))) await this.receive(m);
   }
@@ -244,7 +244,7 @@ export class Engine {
     const e2e = this.device.e2e;
     e2e.trust(target);
     if (e2e.hasSession(target.wallet, target.deviceId)) return;
-    const bundleJson = await api.getPrekeyBundle(target.wallet, target.deviceId, { anonymous: true });
+    const bundleJson = await api.prekeyBundle(target.wallet, target.deviceId, { anonymous: true });
     const bundle = verifyPrekeyBundle(bundleJson as unknown as PrekeyBundleJson, target.wallet, target.deviceId);
     if (!equalBytes(bundle.identityKey, target.identityKey)) throw new CryptoError("binding_invalid", "bundle identity differs from the device list");
     e2e.startSession(bundle);
@@ -269,14 +269,7 @@ export class Engine {
     this.pending.set(pending.clientMsgId, pending);
     this.emit({ type: "pending", conv });
     try {
-      const ack = await this.serial(async () => {
-        const targets = await this.recipients(peer);
-        if (!targets.some((t) => t.wallet === peer)) {
-          throw new Error("They have not set up ATLAS messaging on any device yet, so nothing can be encrypted for them.");
-        }
-        const payloads = await this.encryptFor(conv, targets, textContent(text, pending.sentAt));
-        return this.deliver(conv, { client_msg_id: pending.clientMsgId, sender_device: this.device.id, payloads });
-      });
+      const ack = await this.serial(() => this.sendContent(conv, peer, pending.clientMsgId, textContent(text, pending.sentAt), true));
       const stored: StoredMessage = {
         conv,
         seq: ack.seq,
@@ -309,13 +302,35 @@ export class Engine {
   /** The read receipt the peer sees: an encrypted `read` message (the server only relays it). */
   private async sendReadReceipt(conv: string, peer: string, upTo: number): Promise<void> {
     await this.serial(async () => {
-      const targets = await this.recipients(peer);
-      if (targets.length === 0) return;
-      const payloads = await this.encryptFor(conv, targets, receiptContent("read", upTo));
       const clientMsgId = crypto.randomUUID();
-      const ack = await this.deliver(conv, { client_msg_id: clientMsgId, sender_device: this.device.id, payloads });
+      const ack = await this.sendContent(conv, peer, clientMsgId, receiptContent("read", upTo), false);
       await this.store({ conv, seq: ack.seq, sender: this.wallet, senderDevice: this.device.id, mine: true, kind: "receipt", text: "", sentAt: null, serverTs: ack.server_ts, clientMsgId });
     });
+  }
+
+  /**
+   * Encrypts for every current device of the peer and our other devices, and delivers. When the
+   * server says the device lists changed under us (a device added or revoked), refetch and retry once.
+   */
+  private async sendContent(conv: string, peer: string, clientMsgId: string, content: MessageContent, requirePeer: boolean): Promise<{ seq: number; server_ts: string }> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        this.directory.invalidate(peer);
+        this.directory.invalidate(this.wallet);
+      }
+      const targets = await this.recipients(peer);
+      if (requirePeer && !targets.some((t) => t.wallet === peer)) {
+        throw new Error("They have not set up ATLAS messaging on any device yet, so nothing can be encrypted for them.");
+      }
+      if (targets.length === 0) throw new Error("nobody to send to");
+      const payloads = await this.encryptFor(conv, targets, content);
+      try {
+        return await this.deliver(conv, { client_msg_id: clientMsgId, sender_device: this.device.id, payloads });
+      } catch (err) {
+        if (attempt === 0 && err instanceof SendRefused && (err.code === "missing_device" || err.code === "unknown_device")) continue;
+        throw err;
+      }
+    }
   }
 
   /** Over the socket when it is up (ack by client_msg_id), else the REST endpoint; both idempotent. */
@@ -328,18 +343,30 @@ export class Engine {
             this.acks.delete(envelope.client_msg_id);
             reject(new Error("ack timeout"));
           }, ACK_TIMEOUT_MS);
-          this.acks.set(envelope.client_msg_id, (ack) => {
-            window.clearTimeout(timer);
-            resolve(ack);
+          this.acks.set(envelope.client_msg_id, {
+            resolve: (ack) => {
+              window.clearTimeout(timer);
+              resolve(ack);
+            },
+            reject: (err) => {
+              window.clearTimeout(timer);
+              reject(err);
+            },
           });
           socket.send(JSON.stringify({ type: "send", conversation_id: conv, envelope }));
         });
-      } catch {
-        /* fall through to REST with the same client_msg_id: the server answers the original seq */
+      } catch (err) {
+        if (err instanceof SendRefused) throw err;
+        /* no answer: fall through to REST with the same client_msg_id (the server answers the original seq) */
       }
     }
-    const ack = await api.sendMessage(conv, envelope);
-    return { seq: ack.seq, server_ts: ack.server_ts };
+    try {
+      const ack = await api.sendMessage(conv, envelope);
+      return { seq: ack.seq, server_ts: ack.server_ts };
+    } catch (err) {
+      if (err instanceof ApiError && err.status !== 0) throw new SendRefused(err.code, err.message);
+      throw err;
+    }
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -412,8 +439,16 @@ export class Engine {
 
   // ---- receipts and typing -------------------------------------------------------------------
 
+  private reads = new Map<string, Promise<void>>();
+
   /** The user has seen the conversation: private read marker (own devices) + encrypted receipt (peer). */
-  async markRead(conv: string, peer: string): Promise<void> {
+  markRead(conv: string, peer: string): Promise<void> {
+    const next = (this.reads.get(conv) ?? Promise.resolve()).then(() => this.markReadNow(conv, peer));
+    this.reads.set(conv, next.catch(() => undefined));
+    return next;
+  }
+
+  private async markReadNow(conv: string, peer: string): Promise<void> {
     const history = await this.history(conv);
     const lastPeer = history.filter((m) => !m.mine && m.kind === "text").at(-1);
     if (!lastPeer) return;
@@ -427,11 +462,16 @@ export class Engine {
       }
       this.emit({ type: "conversations" });
     }
-    if (lastPeer.seq > meta.readSent) {
-      await this.updateMeta(conv, (m) => {
-        m.readSent = lastPeer.seq;
-      });
-      await this.sendReadReceipt(conv, peer, lastPeer.seq).catch((err: unknown) => console.warn("read receipt not sent", err));
+    const state = this.conversations.get(conv)?.state;
+    if (lastPeer.seq > meta.readSent && state === "accepted") {
+      try {
+        await this.sendReadReceipt(conv, peer, lastPeer.seq);
+        await this.updateMeta(conv, (m) => {
+          m.readSent = Math.max(m.readSent, lastPeer.seq);
+        });
+      } catch (err) {
+        console.warn("read receipt not sent", err);
+      }
     }
   }
 
@@ -511,10 +551,10 @@ export class Engine {
         void this.receive(frame as unknown as MessageOut).catch((err: unknown) => console.warn("receive failed", err));
         break;
       case "ack": {
-        const resolve = this.acks.get(String(frame.client_msg_id));
-        if (resolve) {
+        const waiter = this.acks.get(String(frame.client_msg_id));
+        if (waiter) {
           this.acks.delete(String(frame.client_msg_id));
-          resolve({ seq: Number(frame.seq), server_ts: String(frame.server_ts) });
+          waiter.resolve({ seq: Number(frame.seq), server_ts: String(frame.server_ts) });
         }
         break;
       }
@@ -525,10 +565,17 @@ export class Engine {
         this.emit({ type: "typing", conv: String(frame.conversation_id), from: String(frame.from ?? ""), state: frame.state === "start" ? "start" : "stop" });
         break;
       case "conversation":
-        this.emit({ type: "conversations" });
+        // A request arrived, or the peer accepted or blocked: refresh the list (and the open view).
+        void this.loadConversations()
+          .catch(() => [])
+          .then(() => this.emit({ type: "conversations" }));
         break;
       case "error":
-        if (!this.wsReady) {
+        if (typeof frame.client_msg_id === "string" && this.acks.has(frame.client_msg_id)) {
+          const waiter = this.acks.get(frame.client_msg_id);
+          this.acks.delete(frame.client_msg_id);
+          waiter?.reject(new SendRefused(String(frame.code), String(frame.detail ?? "")));
+        } else if (!this.wsReady) {
           // An auth failure: refresh the token, then the reconnect authenticates again.
           void refreshTokens().finally(() => ws.close());
         } else {
@@ -589,6 +636,24 @@ export class Engine {
     this.listeners.clear();
   }
 }
+
+/** The server refused a send (its problem code says why: request_not_accepted, conversation_blocked, …). */
+export class SendRefused extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(SEND_ERRORS[code] ?? (detail || code));
+    this.name = "SendRefused";
+  }
+}
+
+const SEND_ERRORS: Record<string, string> = {
+  request_not_accepted: "Accept the request before replying.",
+  conversation_blocked: "This conversation is blocked.",
+  request_rate_limited: "You have sent too many message requests. Try again later.",
+  envelope_too_large: "The message is too long.",
+};
 
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) return err.message;

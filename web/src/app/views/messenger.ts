@@ -158,8 +158,10 @@ class MessengerView {
       case "message":
         if (this.current && ev.conv === this.current.id) {
           void this.renderThread();
-          if (!ev.message.mine && document.visibilityState === "visible") void this.engine.markRead(this.current.id, this.current.peer);
-          if (!ev.message.mine) this.showTyping(null);
+          if (!ev.message.mine && ev.message.kind === "text") {
+            if (document.visibilityState === "visible") void this.engine.markRead(this.current.id, this.current.peer);
+            this.showTyping(null);
+          }
         }
         this.scheduleListRefresh(!this.engine.conversations.has(ev.conv));
         break;
@@ -174,9 +176,15 @@ class MessengerView {
       case "keychange":
         if (this.current) void this.renderAlert();
         break;
-      case "conversations":
-        this.scheduleListRefresh(true);
+      case "conversations": {
+        this.scheduleListRefresh(false);
+        const fresh = this.current ? this.engine.conversations.get(this.current.id) : undefined;
+        if (fresh && this.current && fresh.state !== this.current.state && this.route.name === "chat") {
+          this.current = fresh;
+          void this.renderChat(fresh);
+        }
         break;
+      }
     }
   }
 
