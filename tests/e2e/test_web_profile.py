@@ -63,6 +63,10 @@ def test_sign_in_creates_profile_with_avatar(browser_factory: Callable[..., Pers
     # The tokens never appear in the URL, and live only in sessionStorage.
     assert "token" not in page.url
     assert page.evaluate("Object.keys(localStorage).filter(k => localStorage.getItem(k).includes('access_token')).length") == 0
+    # Disconnect ends the session on the server and forgets the tokens here.
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_role("heading", name="Connect your wallet")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('atlas.session')") is None
 
 
 def test_rejected_signature_then_retry(browser_factory: Callable[..., Person]) -> None:

@@ -387,7 +387,7 @@ class MessengerView {
         : "They added a new device. Verify its safety number if you want to be sure.";
     const dismiss = h("button", { type: "button", class: "small" }, "Dismiss");
     dismiss.addEventListener("click", () => void this.engine.dismissAlert(conv.id).then(() => this.renderAlert()));
-    replace(this.alertEl, h("div", { class: "banner warn row", role: "alert" }, h("span", { class: "spacer" }, text), h("a", { class: "button small", href: `#/safety/${conv.id}` }, "Safety number"), dismiss));
+    replace(this.alertEl, h("div", { class: "banner warn row", role: "alert" }, h("span", { class: "spacer" }, text), h("a", { class: "button small", href: `#/safety/${conv.id}` }, "Verify safety number"), dismiss));
   }
 
   private async renderChat(conv: Conversation): Promise<void> {
