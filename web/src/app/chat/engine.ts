@@ -83,6 +83,8 @@ export class Engine {
   private attempts = 0;
   private retryTimer: number | null = null;
   private stopped = false;
+  private lastFrameAt = 0;
+  private heartbeat: number | null = null;
   private listeners = new Set<(e: EngineEvent) => void>();
   private acks = new Map<string, { resolve: (ack: { seq: number; server_ts: string }) => void; reject: (err: SendRefused) => void }>();
   private pending = new Map<string, PendingMessage>();
@@ -512,7 +514,10 @@ export class Engine {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => void this.authenticate(ws);
-    ws.onmessage = (ev) => this.onFrame(ws, ev.data);
+    ws.onmessage = (ev) => {
+      this.lastFrameAt = Date.now();
+      this.onFrame(ws, ev.data);
+    };
     ws.onclose = () => {
       if (this.ws === ws) {
         this.ws = null;
@@ -546,6 +551,7 @@ export class Engine {
         this.wsReady = true;
         this.attempts = 0;
         this.setStatus("online");
+        this.startHeartbeat(ws);
         break;
       case "message":
         void this.receive(frame as unknown as MessageOut).catch((err: unknown) => console.warn("receive failed", err));
@@ -605,8 +611,39 @@ export class Engine {
     this.emit({ type: "receipt", conv });
   }
 
+  /**
+   * A socket can die without a close (a laptop lid, a NAT timeout): ping every 20 s and drop the
+   * connection when nothing, not even the pong, came back for 45 s. The reconnect then resumes.
+   */
+  private startHeartbeat(ws: WebSocket): void {
+    if (this.heartbeat !== null) window.clearInterval(this.heartbeat);
+    this.lastFrameAt = Date.now();
+    this.heartbeat = window.setInterval(() => {
+      if (this.ws !== ws) {
+        if (this.heartbeat !== null) window.clearInterval(this.heartbeat);
+        this.heartbeat = null;
+        return;
+      }
+      if (Date.now() - this.lastFrameAt > 45_000) this.drop();
+      else this.sendFrame({ type: "ping" });
+    }, 20_000);
+  }
+
+  /** Closes the current socket now (the browser went offline, or the socket went silent). */
+  drop(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.wsReady = false;
+    ws.onclose = null;
+    ws.close();
+    this.setStatus("offline");
+    this.scheduleReconnect();
+  }
+
   private scheduleReconnect(): void {
-    if (this.stopped || this.retryTimer !== null) return;
+    // While the browser says it is offline, wait for its "online" event (see nudge) instead.
+    if (this.stopped || this.retryTimer !== null || !navigator.onLine) return;
     const delay = Math.min(30_000, 500 * 2 ** this.attempts) * (0.75 + Math.random() * 0.5);
     this.attempts += 1;
     this.retryTimer = window.setTimeout(() => {
@@ -627,6 +664,7 @@ export class Engine {
 
   stop(): void {
     this.stopped = true;
+    if (this.heartbeat !== null) window.clearInterval(this.heartbeat);
     if (this.retryTimer !== null) window.clearTimeout(this.retryTimer);
     const ws = this.ws;
     this.ws = null;

@@ -36,6 +36,7 @@ export function stopMessenger(): void {
 }
 
 window.addEventListener("online", () => engine?.nudge());
+window.addEventListener("offline", () => engine?.drop());
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") engine?.nudge();
 });

@@ -1,0 +1,60 @@
+"""Reconnect handling: the socket drops while the peer writes; on reconnect the app resumes and
+delivers what it missed, in order, without a reload."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+from e2e_browser import FakeWallet, Person
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+
+def onboard(person: Person, name: str) -> None:
+    page = person.page
+    page.get_by_role("button", name="Connect ATLAS Test Wallet").click()
+    page.get_by_label("Display name").fill(name)
+    page.get_by_role("button", name="Create profile").click()
+    page.get_by_role("button", name="Set up secure messaging").click()
+    expect(page.locator("#connection-status")).to_have_text("Online")
+
+
+def message(page: Page, text: str):  # noqa: ANN201 - a Playwright locator
+    return page.locator("#thread .msg", has_text=text)
+
+
+def send(page: Page, text: str) -> None:
+    page.locator("#composer").fill(text)
+    page.locator("#composer").press("Enter")
+    expect(message(page, text).locator(".tick")).to_have_attribute("aria-label", re.compile("sent|delivered|read"))
+
+
+def test_messages_missed_while_offline_arrive_after_reconnect(browser_factory: Callable[..., Person]) -> None:
+    tag = uuid.uuid4().hex[:8]
+    alice_wallet, bob_wallet = FakeWallet(), FakeWallet()
+    alice = browser_factory("alice-net", wallet=alice_wallet)
+    bob = browser_factory("bob-net", wallet=bob_wallet, allow_console=("ERR_INTERNET_DISCONNECTED",))
+    onboard(alice, "Alice")
+    onboard(bob, "Bob")
+    alice.page.goto(f"/#/new/{bob_wallet.address}")
+    alice.page.get_by_role("button", name="Start chat").click()
+    send(alice.page, f"hello {tag}")
+    bob.page.get_by_role("button", name=re.compile(r"Requests")).click()
+    bob.page.locator("#conversations a", has_text="Alice").click()
+    bob.page.get_by_role("button", name="Accept").click()
+    expect(message(bob.page, f"hello {tag}")).to_be_visible()
+
+    bob.context.set_offline(True)
+    expect(bob.page.locator("#connection-status")).to_have_text("Offline, reconnecting…")
+    for i in range(3):
+        send(alice.page, f"while away {i} {tag}")
+    bob.context.set_offline(False)
+    expect(bob.page.locator("#connection-status")).to_have_text("Online", timeout=30_000)
+    for i in range(3):
+        expect(message(bob.page, f"while away {i} {tag}")).to_be_visible()
+    seqs = [int(s) for s in bob.page.locator("#thread .msg").evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs)
