@@ -64,7 +64,8 @@ def _tokens(pair: service.TokenPair) -> dict[str, object]:
 )
 async def challenge(body: ChallengeRequest, request: Request, runtime: RuntimeDep) -> ChallengeResponse:
     state = auth_state(runtime)
-    await state.limiter.check("challenge", client=_client(request), wallet=body.address.lower())
+    wallet_key = body.address.lower() if body.address.startswith("0x") else body.address
+    await state.limiter.check("challenge", client=_client(request), wallet=wallet_key)
     now = runtime.clock.now()
     async with runtime.db.write() as conn:
         issued = await service.create_challenge(

@@ -45,18 +45,18 @@ def decode_evm_signature(signature: str) -> bytes:
 def recover_eoa(digest: bytes, signature: bytes) -> str | None:
     """Lowercase address that produced a 65-byte ``r ‖ s ‖ v`` signature over ``digest``, or None.
 
-    Accepts v in {27, 28} (personal_sign) and {0, 1} (some hardware wallets); refuses high-s
-    signatures (EIP-2) so that a signature has a single valid form.
+    Accepts only v in {27, 28}, what ``personal_sign`` returns, and refuses high-s signatures
+    (EIP-2): each signature then has exactly one accepted encoding, so any change to its bytes is
+    a rejection (v in {0, 1} would make two encodings of one signature valid).
     """
     if len(signature) != 65:
         return None
     r = int.from_bytes(signature[:32], "big")
     s = int.from_bytes(signature[32:64], "big")
     v = signature[64]
-    if v in (27, 28):
-        v -= 27
-    elif v not in (0, 1):
+    if v not in (27, 28):
         return None
+    v -= 27
     if not (0 < r < SECP256K1_N and 0 < s <= _HALF_N):
         return None
     try:
@@ -131,6 +131,7 @@ class EvmRpc:
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.url = url
         self._http = httpx.AsyncClient(timeout=timeout)
+        self._chain_id: int | None = None
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -147,7 +148,10 @@ class EvmRpc:
         return result
 
     async def chain_id(self) -> int:
-        return int(await self._call("eth_chainId", []), 16)
+        """The chain the endpoint serves (asked once): ERC-1271 must run on the message's chain."""
+        if self._chain_id is None:
+            self._chain_id = int(await self._call("eth_chainId", []), 16)
+        return self._chain_id
 
     async def has_code(self, address: str) -> bool:
         code = await self._call("eth_getCode", [address, "latest"])

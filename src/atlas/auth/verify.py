@@ -122,7 +122,15 @@ async def check_signature(
             code="contract_wallet_unsupported",
         )
     try:
+        served = await rpc.chain_id()
+        if served != message.chain_id:
+            raise SignInRejected(
+                f"Contract wallets can sign in on chain {served} only (the configured RPC's chain).",
+                code="contract_wallet_unsupported",
+            )
         valid = await rpc.verify_contract_signature(message.address, digest, raw)
+    except SignInRejected:
+        raise
     except SignatureFormatError as exc:
         raise SignInMalformed(str(exc), code="signature_malformed") from None
     except Exception:  # network failures must not become a 500 or a sign-in
