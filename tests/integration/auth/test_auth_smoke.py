@@ -10,10 +10,14 @@ from atlas.client.auth import sign_in, sign_in_solana
 async def test_sign_in_then_session_refresh_logout(client: httpx.AsyncClient) -> None:
     me = await sign_in(client)
     assert me.wallet == me.account.address.lower()
-    assert me.response is not None and me.response["registered"] is True
-    assert me.response["profile_exists"] is False and me.response["referral"] is None
+    assert me.response is not None
+    assert me.response["registered"] is True
+    assert me.response["profile_exists"] is False
+    assert me.response["referral"] is None
     session = (await client.get("/v1/auth/session", headers=me.headers)).json()
-    assert session["wallet"] == me.wallet and session["chain_id"] == "eip155:1" and session["current"]
+    assert session["wallet"] == me.wallet
+    assert session["chain_id"] == "eip155:1"
+    assert session["current"] is True
     rotated = await client.post("/v1/auth/refresh", json={"refresh_token": me.refresh_token})
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()
@@ -21,7 +25,8 @@ async def test_sign_in_then_session_refresh_logout(client: httpx.AsyncClient) ->
     out = await client.post("/v1/auth/logout", headers={"Authorization": f"Bearer {new['access_token']}"})
     assert out.status_code == 204
     after = await client.get("/v1/auth/session", headers=me.headers)
-    assert after.status_code == 401 and after.json()["code"] == "session_revoked"
+    assert after.status_code == 401
+    assert after.json()["code"] == "session_revoked"
 
 
 async def test_solana_sign_in(client: httpx.AsyncClient) -> None:
