@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,14 +102,15 @@ def _placeholders(conn: AsyncConnection, n: int) -> str:
 async def insert_entries(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are tuples in ``_ENTRY_FIELDS`` order; a driver-level executemany (the hot path)."""
     if rows:
-        sql = f"INSERT INTO ledger_entries ({', '.join(_ENTRY_FIELDS)}) VALUES ({_placeholders(conn, 8)})"
+        # Only fixed column names and placeholders are interpolated; values travel as parameters.
+        sql = f"INSERT INTO ledger_entries ({', '.join(_ENTRY_FIELDS)}) VALUES ({_placeholders(conn, 8)})"  # noqa: S608 - fixed names and placeholders only
         await conn.exec_driver_sql(sql, rows)
 
 
 async def insert_nodes(conn: AsyncConnection, nodes: list[tuple[int, int, bytes]]) -> None:
     """Interior nodes (level ≥ 1); leaf hashes are recomputed from their entries when needed."""
     if nodes:
-        sql = f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({_placeholders(conn, 3)})"
+        sql = f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({_placeholders(conn, 3)})"  # noqa: S608 - placeholders only
         await conn.exec_driver_sql(sql, nodes)
 
 
@@ -155,3 +156,11 @@ async def insert_checkpoint(conn: AsyncConnection, size: int, root_hex: str, not
 
         await conn.execute(sqlite_insert(ledger_checkpoints).values(values).on_conflict_do_nothing())
     return True
+
+
+async def in_outbox(conn: AsyncConnection, event_id: str) -> bool:
+    """Whether the events outbox holds ``event_id`` (read-only use of the events domain's table)."""
+    from atlas.events.tables import outbox
+
+    row = (await conn.execute(select(outbox.c.id).where(outbox.c.event_id == event_id))).first()
+    return row is not None

@@ -71,6 +71,7 @@ class Result:
     last_hash: str
     failure: Failure | None = None
     checkpoint: Checkpoint | None = None
+    watched_root: bytes | None = None  # the root at the size asked for with ``watch``
 
     @property
     def ok(self) -> bool:
@@ -84,8 +85,10 @@ class ChainVerifier:
     ``prev_hash`` as given; the caller checks that link against the previous chunk.
     """
 
-    def __init__(self, *, anchored: bool = True, keep_leaves: bool = False) -> None:
+    def __init__(self, *, anchored: bool = True, keep_leaves: bool = False, watch: int | None = None) -> None:
         self.frontier = Frontier()
+        self.watch = watch  # record the root when the tree reaches this size (an older checkpoint's)
+        self.watched_root: bytes | None = Frontier().root() if watch == 0 else None
         self.seq = 0
         self.prev = ZERO_HASH
         self.anchored = anchored
@@ -156,13 +159,15 @@ class ChainVerifier:
             self.leaves += leaf
         else:
             self.frontier.push(leaf)
+            if self.frontier.size == self.watch:
+                self.watched_root = self.frontier.root()
         self.prev = given_hash
         self.seq += 1
         self.count += 1
         return True
 
     def result(self) -> Result:
-        return Result(self.frontier.size, self.frontier.root(), self.prev, self.failure)
+        return Result(self.frontier.size, self.frontier.root(), self.prev, self.failure, watched_root=self.watched_root)
 
 
 def _split_lines(blob: bytes) -> Iterator[tuple[bytes, bool]]:
@@ -174,9 +179,11 @@ def _split_lines(blob: bytes) -> Iterator[tuple[bytes, bool]]:
         yield last, False
 
 
-def verify_lines(lines: Iterable[bytes], progress: Callable[[int], None] | None = None) -> Result:
+def verify_lines(
+    lines: Iterable[bytes], progress: Callable[[int], None] | None = None, watch: int | None = None
+) -> Result:
     """Sequential verification of raw lines (each with its trailing newline)."""
-    verifier = ChainVerifier()
+    verifier = ChainVerifier(watch=watch)
     feed = verifier.feed
     for n, raw in enumerate(lines, 1):
         ok = feed(raw[:-1], True) if raw.endswith(b"\n") else feed(raw, False)
@@ -217,23 +224,29 @@ def _read_blobs(fh: BinaryIO, size: int) -> Iterator[bytes]:
 
 
 def verify_file(
-    fh: BinaryIO, *, jobs: int = 1, progress: Callable[[int], None] | None = None, chunk_bytes: int = 1 << 20
+    fh: BinaryIO,
+    *,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    chunk_bytes: int = 1 << 20,
+    watch: int | None = None,
 ) -> Result:
     """Verify an export stream. With ``jobs > 1`` the per-line work runs in worker processes on
     ~1 MiB chunks (a bounded window of them, so memory stays constant); the chain links between
     chunks and the Merkle frontier stay in this process."""
     if jobs <= 1:
-        return verify_lines(fh, progress)
+        return verify_lines(fh, progress, watch)
     from concurrent.futures import Future, ProcessPoolExecutor
 
     frontier = Frontier()
+    watched: bytes | None = frontier.root() if watch == 0 else None
     prev = ZERO_HASH
     line = 0
     failure: Failure | None = None
     window: deque[Future[_Chunk]] = deque()
 
     def absorb(chunk: _Chunk) -> Failure | None:
-        nonlocal prev, line
+        nonlocal prev, line, watched
         expected = frontier.size
         if chunk.first is not None:
             seq0, prev0 = chunk.first
@@ -245,6 +258,8 @@ def verify_file(
         push = frontier.push
         for i in range(0, len(leaves), 32):
             push(leaves[i : i + 32])
+            if frontier.size == watch:
+                watched = frontier.root()
         if chunk.count:
             prev = chunk.last_hash
         line += chunk.count
@@ -265,15 +280,18 @@ def verify_file(
             failure = absorb(window.popleft().result())
         for fut in window:
             fut.cancel()
-    return Result(frontier.size, frontier.root(), prev, failure)
+    return Result(frontier.size, frontier.root(), prev, failure, watched_root=watched)
+
+
+def read_checkpoint_size(note: str) -> int | None:
+    """The tree size line of a note, unverified (to know which root to record while streaming)."""
+    lines = note.split("\n")
+    return int(lines[1]) if len(lines) > 2 and lines[1].isdigit() else None
 
 
 def check_checkpoint(result: Result, note: str, verifier_key: str) -> Result:
-    """Check the checkpoint's signature and that its root is the root of the verified entries.
-
-    A checkpoint older than the export is checked against the root recomputed for its size when the
-    caller supplies it (the DB verifier does); for a file the sizes must match exactly.
-    """
+    """Check the checkpoint's signature and that its root is the Merkle root of the verified entries
+    at its size: the whole log, or the prefix the caller recorded with ``watch``."""
     if result.failure is not None:
         return result
     try:
@@ -282,10 +300,12 @@ def check_checkpoint(result: Result, note: str, verifier_key: str) -> Result:
         result.failure = Failure(result.size, 0, f"checkpoint: {exc}")
         return result
     result.checkpoint = cp
-    if cp.size != result.size:
-        result.failure = Failure(
-            min(cp.size, result.size), 0, f"checkpoint covers {cp.size} entries but the log has {result.size}"
-        )
-    elif cp.root != result.root:
+    if cp.size > result.size:
+        result.failure = Failure(result.size, 0, f"checkpoint covers {cp.size} entries but the log has {result.size}")
+        return result
+    root = result.root if cp.size == result.size else result.watched_root
+    if root is None:
+        result.failure = Failure(cp.size, 0, "checkpoint size was not watched while verifying")
+    elif cp.root != root:
         result.failure = Failure(max(cp.size - 1, 0), 0, "checkpoint root does not match the Merkle root")
     return result

@@ -13,10 +13,12 @@ process has moved the head; each batch stores every complete subtree node it cre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.db import Database
 from atlas.ledger import repository as repo
@@ -28,7 +30,7 @@ __all__ = ["LedgerWriter", "NewEntry", "LedgerEntry", "load_frontier"]
 log = structlog.get_logger("atlas.ledger")
 
 
-async def load_frontier(conn: repo.AsyncConnection, size: int) -> Frontier:
+async def load_frontier(conn: AsyncConnection, size: int) -> Frontier:
     keys = Frontier.nodes_for(size)
     nodes = await repo.get_nodes(conn, keys)
     missing = [k for k in keys if k not in nodes]
@@ -147,7 +149,10 @@ class LedgerWriter:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=min(remaining, 0.05))
-            except TimeoutError:
-                pass
+
+    async def flush(self) -> None:
+        """Wait until every queued append has been committed (or failed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
