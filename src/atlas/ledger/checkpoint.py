@@ -37,7 +37,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 key data may itself contain "+"
         if len(parts) != 3 or not parts[0]:
             raise CheckpointError("verifier key must be <name>+<hex key id>+<base64 key>")
         name, hex_id, b64 = parts
