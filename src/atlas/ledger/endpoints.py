@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
+from atlas.auth.deps import CurrentSession
 from atlas.deps import ReadConn, RuntimeDep
 from atlas.ledger import repository as repo
 from atlas.ledger import service
@@ -20,14 +21,52 @@ from atlas.ledger.schemas import (
     EntriesPage,
     EntryOut,
     InclusionProofOut,
+    LogAccepted,
+    LogRequest,
     PendingOut,
     PublicKeyOut,
 )
+from atlas.ledger.writer import LedgerWriter
 
 router = APIRouter(prefix="/v1/genesis", tags=["ledger"])
 
 MAX_SEQ = 2**62  # far beyond any ledger; keeps out-of-range integers away from BIGINT columns
 Seq = Annotated[int, Path(ge=0, le=MAX_SEQ)]
+
+
+LOG_WAIT_SECONDS = 1.0
+
+
+@router.post(
+    "/log",
+    summary="Authenticated: log a client event (CONTENT_ACTION) with the caller as actor.",
+    description=(
+        "Only client-loggable event types are accepted (`event_type_forbidden` for server-only ones such "
+        "as LOGIN or POINTS_AWARDED, `event_type_unknown` otherwise); the payload is at most 8 KiB of "
+        "canonical JSON without floats. The event goes through the outbox; the server waits up to a "
+        "second for its ledger entry: 201 with it, else 202 pending. Either way it lands exactly once."
+    ),
+    status_code=201,
+    response_model=LogAccepted,
+    responses={
+        202: {"model": PendingOut, "description": "accepted; the entry is on its way"},
+        401: {"description": "no or invalid access token"},
+        403: {"description": "a server-only event type"},
+        413: {"description": "payload too large"},
+        422: {"description": "unknown event type or invalid payload"},
+    },
+)
+async def log_event(body: LogRequest, session: CurrentSession, runtime: RuntimeDep) -> LogAccepted | JSONResponse:
+    async with runtime.db.write() as conn:
+        event_id = await service.log_client_event(
+            conn, wallet=session.wallet, event_type=body.event_type, payload=body.payload, at=runtime.clock.now()
+        )
+    runtime.committed()
+    writer: LedgerWriter = runtime.get("ledger")
+    entry = await writer.wait_for(event_id, LOG_WAIT_SECONDS)
+    if entry is None:
+        return JSONResponse(PendingOut(event_id=event_id).model_dump(), status_code=202)
+    return LogAccepted(seq=entry.seq, hash=entry.hash, event_id=entry.event_id)
 
 
 @router.get("/entries", summary="Page through ledger entries with seq > after. Public.")

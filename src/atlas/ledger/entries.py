@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from atlas.kit.canonical import CanonicalError, canonical_str, loads_strict
@@ -52,14 +52,15 @@ def prepare(item: NewEntry) -> Prepared:
         value.encode("utf-8")  # refuses lone surrogates (UnicodeEncodeError is a ValueError)
     if not item.event_id or len(item.event_id) > 64:
         raise ValueError("event_id must be 1-64 characters")
-    if item.timestamp.tzinfo is None:
-        raise ValueError("timestamp must be timezone-aware")
+    moment = item.timestamp
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; every stored time is UTC
+        moment = moment.replace(tzinfo=UTC)
     return Prepared(
         event_id=item.event_id,
         event_type=item.event_type,
         actor=item.actor,
         payload_json=canonical_str(item.payload),
-        timestamp=rfc3339(item.timestamp),
+        timestamp=rfc3339(moment),
         payload=item.payload,
     )
 

@@ -8,14 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atlas.events.models import CATALOGUE, ContentAction
+from atlas.events.outbox import emit
+from atlas.kit.canonical import CanonicalError, canonical_bytes
 from atlas.ledger import merkle
 from atlas.ledger import repository as repo
 from atlas.ledger.checkpoint import LogSigner
 from atlas.ledger.entries import LedgerEntry
-from atlas.ledger.errors import ProofRangeError
+from atlas.ledger.errors import (
+    EventTypeForbidden,
+    EventTypeUnknown,
+    LogPayloadTooLarge,
+    PayloadInvalid,
+    ProofRangeError,
+)
 
 
 @dataclass(frozen=True)
@@ -93,3 +103,36 @@ async def event_status(conn: AsyncConnection, event_id: str) -> LedgerEntry | st
     if await repo.in_outbox(conn, event_id):
         return "pending"
     return None
+
+
+MAX_LOG_PAYLOAD = 8 * 1024  # canonical bytes of a client-logged payload
+
+
+async def log_client_event(
+    conn: AsyncConnection, *, wallet: str, event_type: str, payload: dict[str, Any], at: datetime
+) -> str:
+    """Check and queue a client-logged event through the outbox; returns its event id.
+
+    Only event types marked ``client_loggable`` are accepted: the others are facts only the server
+    may state (sign-ins, referrals, points), so a client can never forge them into the ledger.
+    """
+    cls = CATALOGUE.get(event_type)
+    if cls is None:
+        raise EventTypeUnknown(f"Unknown event type {event_type!r}.", allowed=_loggable())
+    if not cls.client_loggable:
+        raise EventTypeForbidden(
+            f"{event_type} entries are written by the server only.", allowed=_loggable()
+        )
+    try:
+        size = len(canonical_bytes(payload))
+    except CanonicalError as exc:
+        raise PayloadInvalid(f"The payload cannot go into the ledger: {exc}.") from None
+    if size > MAX_LOG_PAYLOAD:
+        raise LogPayloadTooLarge(f"The payload is {size} bytes in canonical form; the limit is {MAX_LOG_PAYLOAD}.")
+    event = ContentAction(actor=wallet, data=payload)
+    await emit(conn, [event], at=at)
+    return event.event_id
+
+
+def _loggable() -> list[str]:
+    return sorted(name for name, cls in CATALOGUE.items() if cls.client_loggable)

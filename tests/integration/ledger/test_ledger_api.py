@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import new_entries
 from sqlalchemy import text
 
 from atlas.events.models import ContentAction
@@ -17,6 +16,7 @@ from atlas.events.outbox import emit
 from atlas.ledger import LedgerWriter, merkle
 from atlas.ledger.checkpoint import Verifier, open_checkpoint
 from atlas.ledger.verify import check_checkpoint, verify_file
+from conftest import new_entries
 
 
 async def _checkpoint_covering(client: httpx.AsyncClient, size: int, verifier: Verifier) -> Any:
@@ -45,7 +45,8 @@ async def test_entries_pages_and_lookups(client: httpx.AsyncClient, writer: Ledg
     assert missing.json()["code"] == "entry_not_found"
     for bad in ("/v1/genesis/entries/-1", "/v1/genesis/entries/abc", "/v1/genesis/entries/99999999999999999999999"):
         r = await client.get(bad)
-        assert r.status_code in (404, 422) and "code" in r.json()
+        assert r.status_code in (404, 422)
+        assert "code" in r.json()
 
 
 async def test_append_is_idempotent_by_event_id(client: httpx.AsyncClient, writer: LedgerWriter) -> None:
@@ -62,7 +63,8 @@ async def test_append_is_idempotent_by_event_id(client: httpx.AsyncClient, write
 async def test_event_status_entry_pending_or_unknown(app: Any, client: httpx.AsyncClient, writer: LedgerWriter) -> None:
     [entry] = await writer.append(new_entries(1))
     got = await client.get(f"/v1/genesis/events/{entry.event_id}")
-    assert got.status_code == 200 and got.json()["seq"] == entry.seq
+    assert got.status_code == 200
+    assert got.json()["seq"] == entry.seq
     pending = ContentAction(actor="0x" + "cd" * 20, data={"x": 1})
     runtime = app.state.runtime
     async with runtime.db.write() as conn:
@@ -71,7 +73,8 @@ async def test_event_status_entry_pending_or_unknown(app: Any, client: httpx.Asy
     assert got.status_code == 202
     assert got.json() == {"event_id": pending.event_id, "status": "pending"}
     got = await client.get("/v1/genesis/events/never-seen")
-    assert got.status_code == 404 and got.json()["code"] == "event_not_found"
+    assert got.status_code == 404
+    assert got.json()["code"] == "event_not_found"
 
 
 async def test_checkpoint_public_key_and_proofs(client: httpx.AsyncClient, writer: LedgerWriter) -> None:

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import new_entries
 from typer.testing import CliRunner
 
 from atlas.cli import app as cli_app
 from atlas.db import Database
 from atlas.ledger import LedgerWriter
 from atlas.ledger.checkpoint import LogSigner
+from conftest import new_entries
 
 SEED = bytes(range(1, 33))
 ORIGIN = "cli.test/genesis"
@@ -47,7 +47,8 @@ async def test_export_verify_and_tamper(database_url: str, tmp_path: Path) -> No
     env = _env(database_url, tmp_path / "data")
     await _fill(database_url, 40)
     signed = await _atlas(env, "ledger", "checkpoint")
-    assert signed.exit_code == 0 and signed.output.startswith(f"{ORIGIN}\n40\n")
+    assert signed.exit_code == 0
+    assert signed.output.startswith(f"{ORIGIN}\n40\n")
     (tmp_path / "cp.txt").write_text(signed.output)
     out = tmp_path / "ledger.jsonl"
     assert (await _atlas(env, "ledger", "export", str(out))).exit_code == 0
@@ -65,11 +66,13 @@ async def test_export_verify_and_tamper(database_url: str, tmp_path: Path) -> No
     bad.write_bytes(b"".join(lines))
     failed = await _atlas(env, "ledger", "verify", str(bad))
     assert failed.exit_code == 1
-    assert "seq 17" in failed.output and "hash mismatch" in failed.output
+    assert "seq 17" in failed.output
+    assert "hash mismatch" in failed.output
 
     other_key = LogSigner(ORIGIN, bytes(32)).verifier_key
     wrong = await _atlas(env, "ledger", "verify", str(out), "--checkpoint", str(tmp_path / "cp.txt"), "--key", other_key)
-    assert wrong.exit_code == 1 and "checkpoint" in wrong.output
+    assert wrong.exit_code == 1
+    assert "checkpoint" in wrong.output
 
 
 async def test_backup_then_restore_into_an_empty_database(
@@ -82,7 +85,8 @@ async def test_backup_then_restore_into_an_empty_database(
     made = await _atlas(env, "ledger", "backup", str(backup))
     assert made.exit_code == 0, made.output
     manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["entries"] == 57 and set(manifest["files"]) == {"ledger.jsonl", "checkpoint.txt", "verifier_key.txt"}
+    assert manifest["entries"] == 57
+    assert set(manifest["files"]) == {"ledger.jsonl", "checkpoint.txt", "verifier_key.txt"}
 
     target = _env(second_database_url, tmp_path / "data2")
     restored = await _atlas(target, "ledger", "restore", str(backup), "--key", VKEY)
@@ -93,7 +97,8 @@ async def test_backup_then_restore_into_an_empty_database(
     assert again.read_bytes() == (backup / "ledger.jsonl").read_bytes()
 
     refused = await _atlas(target, "ledger", "restore", str(backup))
-    assert refused.exit_code == 1 and "empty" in refused.output
+    assert refused.exit_code == 1
+    assert "empty" in refused.output
 
 
 async def test_restore_refuses_a_tampered_backup(database_url: str, second_database_url: str, tmp_path: Path) -> None:
@@ -106,4 +111,5 @@ async def test_restore_refuses_a_tampered_backup(database_url: str, second_datab
     export.write_bytes(export.read_bytes().replace(b'"i":3', b'"i":4'))
     target = _env(second_database_url, tmp_path / "data2")
     refused = await _atlas(target, "ledger", "restore", str(backup))
-    assert refused.exit_code == 1 and "manifest" in refused.output
+    assert refused.exit_code == 1
+    assert "manifest" in refused.output

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import new_entries
 from sqlalchemy import text
 
 from atlas.db import Database
@@ -19,6 +18,7 @@ from atlas.ledger import LedgerWriter, repository
 from atlas.ledger import service as ledger_service
 from atlas.ledger.backup import verify_database
 from atlas.ledger.checkpoint import LogSigner
+from conftest import new_entries
 
 WORKER = Path(__file__).resolve().parent / "ledger_worker.py"
 SIGNER = LogSigner("test.local/genesis", bytes(32))

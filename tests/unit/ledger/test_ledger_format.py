@@ -64,13 +64,13 @@ def test_body_is_exactly_rfc8785(payload: dict[str, Any], event_id: str, actor: 
     assert entry.canonical_body() == canonical_bytes(entry.body())
 
 
-def test_prepare_refuses_floats_big_integers_and_naive_times() -> None:
+def test_prepare_refuses_floats_and_big_integers_and_reads_naive_times_as_utc() -> None:
     with pytest.raises(CanonicalError):
         prepare(NewEntry("e", "X", "a", {"x": 1.5}, T))
     with pytest.raises(CanonicalError):
         prepare(NewEntry("e", "X", "a", {"x": 2**53}, T))
-    with pytest.raises(ValueError, match="timezone"):
-        prepare(NewEntry("e", "X", "a", {}, datetime(2026, 1, 1)))  # noqa: DTZ001 - the point of the test
+    naive = datetime(2026, 1, 1, 5, 6, 7)  # noqa: DTZ001 - SQLite returns naive UTC datetimes
+    assert prepare(NewEntry("e", "X", "a", {}, naive)).timestamp == "2026-01-01T05:06:07.000Z"
     assert prepare(NewEntry("e", "X", "a", {}, T)).timestamp == "2026-11-26T07:00:00.123Z"
 
 
@@ -182,13 +182,16 @@ def test_parallel_verification_agrees_with_sequential() -> None:
     data = b"".join(lines)
     seq_result = verify_file(io.BytesIO(data))
     par_result = verify_file(io.BytesIO(data), jobs=2, chunk_bytes=20_000)
-    assert seq_result.ok and par_result.ok
+    assert seq_result.ok
+    assert par_result.ok
     assert (par_result.size, par_result.root, par_result.last_hash) == (3000, seq_result.root, seq_result.last_hash)
     bad = bytearray(data)
     bad[len(data) // 2] ^= 4
     s, p = verify_file(io.BytesIO(bytes(bad))), verify_file(io.BytesIO(bytes(bad)), jobs=2, chunk_bytes=20_000)
-    assert s.failure is not None and p.failure is not None
+    assert s.failure is not None
+    assert p.failure is not None
     assert s.failure.seq == p.failure.seq
     dropped = b"".join(lines[:1500] + lines[1501:])
     p = verify_file(io.BytesIO(dropped), jobs=2, chunk_bytes=20_000)
-    assert p.failure is not None and p.failure.seq == 1500
+    assert p.failure is not None
+    assert p.failure.seq == 1500
