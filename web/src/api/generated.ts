@@ -3,6 +3,152 @@
 /* eslint-disable */
 import { request, type RequestOptions } from "./runtime";
 
+export type ChallengeRequest = {
+  /** EVM address (any case) or base58 Solana public key. */
+  address: string;
+  /** CAIP-2 chain instead of chain_id: 'eip155:<id>' or 'solana:<reference>'. */
+  chain?: string | null;
+  /** EVM chain id; defaults to the first allowed one. */
+  chain_id?: number | null;
+};
+
+export type ChallengeResponse = {
+  address: string;
+  /** CAIP-2 chain of the message. */
+  chain: string;
+  expires_at: string;
+  issued_at: string;
+  /** The complete EIP-4361 (or CAIP-122) text for the wallet to sign. */
+  message: string;
+  nonce: string;
+};
+
+export type ConnectWalletRequest = {
+  message: string;
+  referral_code?: string | null;
+  /** EVM: 0x-hex as personal_sign returns it. Solana: 64-byte Ed25519 signature, base64 or base58. */
+  signature: string;
+};
+
+export type ConnectWalletResponse = {
+  access_token: string;
+  chain: string;
+  expires_in: number;
+  profile_exists: boolean;
+  /** Outcome of referral_code; null when none was given. */
+  referral: ReferralOutcome | null;
+  refresh_token: string;
+  /** True when this sign-in created the account. */
+  registered: boolean;
+  session_id: string;
+  token_type?: string;
+  wallet: string;
+};
+
+export type ConsistencyProofOut = {
+  first: number;
+  path: string[];
+  second: number;
+};
+
+export type EntriesPage = {
+  entries: EntryOut[];
+  /** Pass as `after` to continue: the last seq returned (or the `after` given when none). */
+  next_after: number | null;
+};
+
+export type EntryOut = {
+  actor: string;
+  event_id: string;
+  event_type: string;
+  /** hex SHA-256 of this entry's canonical body (RFC 8785) */
+  hash: string;
+  payload: Record<string, unknown>;
+  /** hex SHA-256 of the previous entry's canonical body; 64 zeros for seq 0 */
+  prev_hash: string;
+  seq: number;
+  /** RFC 3339 UTC with Z */
+  timestamp: string;
+};
+
+export type HTTPValidationError = {
+  detail?: ValidationError[];
+};
+
+export type InclusionProofOut = {
+  leaf_hash: string;
+  path: string[];
+  seq: number;
+  tree_size: number;
+};
+
+export type LogAccepted = {
+  event_id: string;
+  hash: string;
+  seq: number;
+};
+
+export type LogRequest = {
+  event_type: string;
+  payload: Record<string, unknown>;
+};
+
+export type PendingOut = {
+  event_id: string;
+  status?: "pending";
+};
+
+export type PublicKeyOut = {
+  key_name: string;
+  origin: string;
+  /** base64 of the 32-byte Ed25519 public key */
+  public_key: string;
+  /** C2SP signed-note verifier key: <name>+<hex key id>+<base64(0x01‖key)> */
+  verifier_key: string;
+};
+
+export type ReferralOutcome = {
+  accepted: boolean;
+  reason: string | null;
+};
+
+export type RefreshRequest = {
+  refresh_token: string;
+};
+
+export type SessionInfo = {
+  /** CAIP-2 chain the session signed in on, e.g. 'eip155:1'. */
+  chain_id: string;
+  created_at: string;
+  current: boolean;
+  expires_at: string;
+  last_used_at: string;
+  session_id: string;
+  wallet: string;
+};
+
+export type SessionList = {
+  sessions: SessionInfo[];
+};
+
+export type TokenResponse = {
+  access_token: string;
+  chain: string;
+  expires_in: number;
+  refresh_token: string;
+  session_id: string;
+  token_type?: string;
+  wallet: string;
+};
+
+export type ValidationError = {
+  ctx?: Record<string, unknown>;
+  input?: unknown;
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+};
+
 /** GET /healthz — Liveness: the process answers. Public. */
 export function healthz(options?: RequestOptions): Promise<Record<string, string>> {
   return request("GET", `/healthz`, { ...options });
@@ -18,9 +164,105 @@ export function readyz(options?: RequestOptions): Promise<unknown> {
   return request("GET", `/readyz`, { ...options });
 }
 
+/** POST /v1/auth/challenge — Start a wallet sign-in: an EIP-4361 message with a single-use nonce. Public. */
+export function challenge(body: ChallengeRequest, options?: RequestOptions): Promise<ChallengeResponse> {
+  return request("POST", `/v1/auth/challenge`, { json: body, ...options });
+}
+
+/** POST /v1/auth/connect-wallet — Finish a wallet sign-in with the signed message; registers the account on first sign-in. Public. */
+export function connectWallet(body: ConnectWalletRequest, options?: RequestOptions): Promise<ConnectWalletResponse> {
+  return request("POST", `/v1/auth/connect-wallet`, { json: body, ...options });
+}
+
+/** POST /v1/auth/logout — End the calling session at once (its access and refresh tokens). Authenticated: the caller's own session. */
+export function logout(options?: RequestOptions): Promise<void> {
+  return request("POST", `/v1/auth/logout`, { ...options });
+}
+
+/** POST /v1/auth/refresh — Exchange a refresh token for a new pair; the old one is spent, and reusing it revokes the session. Public (the refresh token is the credential). */
+export function refresh(body: RefreshRequest, options?: RequestOptions): Promise<TokenResponse> {
+  return request("POST", `/v1/auth/refresh`, { json: body, ...options });
+}
+
+/** GET /v1/auth/session — The calling session: which account and chain it is bound to. Authenticated: the caller's own session. */
+export function currentSession(options?: RequestOptions): Promise<SessionInfo> {
+  return request("GET", `/v1/auth/session`, { ...options });
+}
+
+/** GET /v1/auth/sessions — List the caller's live sessions. Authenticated: the caller's own sessions only. */
+export function listSessions(options?: RequestOptions): Promise<SessionList> {
+  return request("GET", `/v1/auth/sessions`, { ...options });
+}
+
+/** DELETE /v1/auth/sessions/{session_id} — Revoke one of the caller's sessions at once. Authenticated: the caller's own sessions only. */
+export function deleteSession(sessionId: string, options?: RequestOptions): Promise<void> {
+  return request("DELETE", `/v1/auth/sessions/${encodeURIComponent(String(sessionId))}`, { ...options });
+}
+
+/** GET /v1/genesis/checkpoint — The latest signed checkpoint (C2SP tlog-checkpoint, signed-note Ed25519). Public. */
+export function getCheckpoint(options?: RequestOptions): Promise<string> {
+  return request("GET", `/v1/genesis/checkpoint`, { responseType: "text", ...options });
+}
+
+/** GET /v1/genesis/entries — Page through ledger entries with seq > after. Public. */
+export function listEntries(query?: { after?: number | null; limit?: number }, options?: RequestOptions): Promise<EntriesPage> {
+  return request("GET", `/v1/genesis/entries`, { query, ...options });
+}
+
+/** GET /v1/genesis/entries/{seq} — One ledger entry by seq. Public. */
+export function getEntry(seq: number, options?: RequestOptions): Promise<EntryOut> {
+  return request("GET", `/v1/genesis/entries/${encodeURIComponent(String(seq))}`, { ...options });
+}
+
+/** GET /v1/genesis/events/{event_id} — The ledger entry of an event; 202 while it is still on its way, 404 if never acknowledged. Public. */
+export function getEvent(eventId: string, options?: RequestOptions): Promise<EntryOut | PendingOut> {
+  return request("GET", `/v1/genesis/events/${encodeURIComponent(String(eventId))}`, { ...options });
+}
+
+/** GET /v1/genesis/export — The whole ledger as JSONL (CONTRACT §3), streamed in seq order. Public. */
+export function getExport(options?: RequestOptions): Promise<unknown> {
+  return request("GET", `/v1/genesis/export`, { ...options });
+}
+
+/** POST /v1/genesis/log — Authenticated: log a client event (CONTENT_ACTION) with the caller as actor. */
+export function logEvent(body: LogRequest, options?: RequestOptions): Promise<LogAccepted | PendingOut> {
+  return request("POST", `/v1/genesis/log`, { json: body, ...options });
+}
+
+/** GET /v1/genesis/proof/consistency — RFC 9162 consistency proof between tree sizes first and second. Public. */
+export function getConsistencyProof(query: { first: number; second: number }, options?: RequestOptions): Promise<ConsistencyProofOut> {
+  return request("GET", `/v1/genesis/proof/consistency`, { query, ...options });
+}
+
+/** GET /v1/genesis/proof/inclusion — RFC 9162 inclusion proof of entry seq in the tree of tree_size entries. Public. */
+export function getInclusionProof(query: { seq: number; tree_size?: number | null }, options?: RequestOptions): Promise<InclusionProofOut> {
+  return request("GET", `/v1/genesis/proof/inclusion`, { query, ...options });
+}
+
+/** GET /v1/genesis/public-key — The log's Ed25519 public key and signed-note verifier key. Public. */
+export function getPublicKey(options?: RequestOptions): Promise<PublicKeyOut> {
+  return request("GET", `/v1/genesis/public-key`, { ...options });
+}
+
 /** Every operation by `METHOD /path`, for tests and tooling. */
 export const operations = {
   "GET /healthz": "healthz",
   "GET /metrics": "metrics",
   "GET /readyz": "readyz",
+  "POST /v1/auth/challenge": "challenge",
+  "POST /v1/auth/connect-wallet": "connectWallet",
+  "POST /v1/auth/logout": "logout",
+  "POST /v1/auth/refresh": "refresh",
+  "GET /v1/auth/session": "currentSession",
+  "GET /v1/auth/sessions": "listSessions",
+  "DELETE /v1/auth/sessions/{session_id}": "deleteSession",
+  "GET /v1/genesis/checkpoint": "getCheckpoint",
+  "GET /v1/genesis/entries": "listEntries",
+  "GET /v1/genesis/entries/{seq}": "getEntry",
+  "GET /v1/genesis/events/{event_id}": "getEvent",
+  "GET /v1/genesis/export": "getExport",
+  "POST /v1/genesis/log": "logEvent",
+  "GET /v1/genesis/proof/consistency": "getConsistencyProof",
+  "GET /v1/genesis/proof/inclusion": "getInclusionProof",
+  "GET /v1/genesis/public-key": "getPublicKey",
 } as const;
