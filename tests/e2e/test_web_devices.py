@@ -78,3 +78,10 @@ def test_second_device_receives_and_peer_is_warned(browser_factory: Callable[...
     # The safety-number view lists both of Alice's devices for Bob.
     bob.page.locator("#safety-link").click()
     expect(bob.page.locator(".safety-digits")).to_have_count(2)
+
+    # A second tab of the same browser would share this device's ratchets: it is refused.
+    tab = alice.context.new_page()
+    tab.goto("/")
+    tab.get_by_role("button", name="Connect ATLAS Test Wallet").click()
+    expect(tab.locator("#messenger-error")).to_contain_text("already open in another tab")
+    tab.close()

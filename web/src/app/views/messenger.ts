@@ -33,6 +33,8 @@ export function stopMessenger(): void {
   engine?.stop();
   engine = null;
   starting = null;
+  releaseTabLock?.();
+  releaseTabLock = null;
 }
 
 window.addEventListener("online", () => engine?.nudge());
@@ -41,12 +43,40 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") engine?.nudge();
 });
 
+let releaseTabLock: (() => void) | null = null;
+
+class OtherTabError extends Error {}
+
+/**
+ * One tab per account and browser: two tabs sharing one device would each advance the same ratchet
+ * sessions from their own copy and overwrite each other's state. A Web Lock held while the
+ * messenger runs makes the second tab say so instead.
+ */
+function acquireTabLock(wallet: string): Promise<(() => void) | null> {
+  if (!("locks" in navigator)) return Promise.resolve(() => undefined);
+  return new Promise((resolve) => {
+    void navigator.locks.request(`atlas-device-${wallet}`, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(null);
+        return undefined;
+      }
+      return new Promise<void>((release) => resolve(() => release()));
+    });
+  });
+}
+
 async function getEngine(): Promise<Engine> {
   const wallet = session()?.wallet;
   if (!wallet) throw new Error("signed out");
   if (engine && engine.wallet === wallet) return engine;
   stopMessenger();
   starting ??= (async () => {
+    const release = await acquireTabLock(wallet);
+    if (!release) {
+      starting = null;
+      throw new OtherTabError("ATLAS is already open in another tab of this browser. Use that tab, or close it and reload this one.");
+    }
+    releaseTabLock = release;
     const e = await Engine.start(wallet);
     await e.loadConversations().catch(() => []);
     engine = e;
@@ -89,7 +119,8 @@ export async function renderMessenger(root: HTMLElement, route: Route): Promise<
   try {
     e = await getEngine();
   } catch (err) {
-    replace(root, h("div", { class: "banner error", role: "alert" }, `Could not open local storage: ${describeError(err)}`));
+    const text = err instanceof OtherTabError ? err.message : `Could not open this browser's encrypted storage: ${describeError(err)}`;
+    replace(root, h("div", { class: "banner warn", role: "alert", id: "messenger-error" }, text));
     return;
   }
   if (!e.device.registered) {
@@ -271,14 +302,13 @@ class MessengerView {
               href: `#/chat/${c.id}`,
               "aria-current": this.current?.id === c.id ? "true" : undefined,
               dataset: { conversation: c.id, peer: c.peer },
-              "aria-label": `${name}${unread ? `, ${unread} unread` : ""}`,
             },
             avatar(c.peer, profile?.avatar_url, name, 40),
             h(
               "span",
               { class: "conv-main" },
               h("span", { class: "conv-top" }, h("span", { class: "conv-name" }, name), h("span", { class: "small muted" }, timeLabel(summary.last?.serverTs ?? c.last_activity_at))),
-              h("span", { class: "conv-top" }, h("span", { class: "conv-preview" }, preview), unread ? h("span", { class: "badge", "aria-hidden": "true" }, String(unread)) : null),
+              h("span", { class: "conv-top" }, h("span", { class: "conv-preview" }, preview), unread ? [h("span", { class: "badge", "aria-hidden": "true" }, String(unread)), h("span", { class: "visually-hidden" }, `, ${unread} unread`)] : null),
             ),
           ),
         );
