@@ -19,7 +19,7 @@ node_modules/.bin/tsc -p tsconfig.json
 echo "web: build"
 node build.mjs
 echo "web: node --test"
-node --test --test-reporter=spec test/
+node --test --test-reporter=spec test/*.test.mjs
 
 # Hook for the web app (owned by the web app teammate): web/scripts/build-app.mjs --check rebuilds
 # in memory and exits 1 when the committed src/atlas/web/dist differs by a single byte.
