@@ -256,6 +256,22 @@ describe('sessions', () => {
     assert.notEqual(body.signed_prekey.key_id, 1);
     assert.equal(recv(b, a, inflight), 'in flight');
   });
+  it('low-order (all-zero) keys in a prekey prefix or a ratchet header are refused without state change', () => {
+    const [a, b] = pair();
+    const p = send(a, b, 'x');
+    const raw = c.fromBase64(p.body);
+    const zeroEk = Uint8Array.from(raw);
+    zeroEk.fill(0, 33, 65);
+    const before = snap(b);
+    assert.throws(() => b.device.decrypt(CONV, a.wallet, a.device.deviceId, { ...p, body: c.toBase64(zeroEk) }), isCode('invalid_key'));
+    assert.equal(recv(b, a, p), 'x');
+    const q = c.fromBase64(send(b, a, 'y').body);
+    q.fill(0, 1, 33); // header DH = 0
+    const beforeA = snap(a);
+    assert.throws(() => a.device.decrypt(CONV, b.wallet, b.device.deviceId, { device_id: a.device.deviceId, kind: 'message', body: c.toBase64(q) }), isCode('invalid_key'));
+    assert.equal(snap(a), beforeA);
+    assert.notEqual(before, snap(b));
+  });
   it('payloads addressed to another device are refused', () => {
     const [a, b] = pair();
     const p = send(a, b, 'x');
