@@ -156,3 +156,20 @@ async def test_identity_key_change_is_detected_and_surfaced(client: httpx.AsyncC
     assert got is not None
     assert got.message["text"] == "after"
     assert base64.b64decode(payload["body"])[1:33] == a1.identity_public
+
+
+async def test_impersonated_sender_device_is_refused(client: httpx.AsyncClient) -> None:
+    from atlas.client.e2e.errors import PeerHasNoDevices
+
+    alice, bob, mallory = await sign_in(client), await sign_in(client), await sign_in(client)
+    a1 = await device_of(client, alice)
+    b1 = await device_of(client, bob)
+    m1 = await device_of(client, mallory)
+    env = await api.build_envelope(client, m1, CONV, bob.wallet, text("i am alice"))
+    forged = {**env, "sender_device": a1.device_id}  # the server claims it came from Alice's device
+    with pytest.raises(UntrustedBundle):
+        await api.open_envelope(client, b1, CONV, alice.wallet, forged)
+    assert not b1.has_session(alice.wallet, a1.device_id)
+    nobody = await sign_in(client)
+    with pytest.raises(PeerHasNoDevices):
+        await api.build_envelope(client, a1, CONV, nobody.wallet, text("anyone?"))

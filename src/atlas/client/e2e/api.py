@@ -139,8 +139,13 @@ async def open_envelope(
         for record in records:
             if record.device_id == str(uuid.UUID(sender_device)):
                 device.trust(record)
-                return device.decrypt(conversation_id, sender_wallet, sender_device, mine[0])
-        raise UntrustedBundle(f"sender device {sender_device} is not bound to {sender_wallet}") from None
+                try:
+                    return device.decrypt(conversation_id, sender_wallet, sender_device, mine[0])
+                except UnknownDevice:
+                    break  # the message's identity key is not the one the wallet bound to that device
+        raise UntrustedBundle(
+            f"the sender's identity key is not bound to {sender_wallet}/{sender_device}"
+        ) from None
 
 
 async def replenish(

@@ -276,9 +276,13 @@ class Device:
         self, conversation_id: str, sender_wallet: str, sender_device: str, payload: dict[str, Any]
     ) -> Decrypted:
         """Decrypt one payload addressed to this device. Never changes state on failure."""
-        key = (_norm_wallet(sender_wallet), _norm_device(sender_device))
-        if payload.get("device_id") is not None and _norm_device(str(payload["device_id"])) != self.device_id:
-            raise DecryptError("payload is addressed to another device")
+        try:
+            key = (_norm_wallet(sender_wallet), _norm_device(sender_device))
+            addressed = payload.get("device_id")
+            if addressed is not None and _norm_device(str(addressed)) != self.device_id:
+                raise DecryptError("payload is addressed to another device")
+        except ValueError:
+            raise MalformedMessage("device ids are UUIDs") from None
         try:
             body = base64.b64decode(str(payload["body"]), validate=True)
         except (KeyError, ValueError) as exc:
