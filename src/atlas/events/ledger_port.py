@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from atlas.db import Database
 from atlas.kit.canonical import canonical_str
+from atlas.kit.clock import parse_rfc3339, rfc3339
 
 
 class LedgerEntryLike(Protocol):
@@ -34,7 +36,7 @@ class LedgerEntryLike(Protocol):
     @property
     def payload(self) -> Mapping[str, Any]: ...
     @property
-    def timestamp(self) -> datetime: ...
+    def timestamp(self) -> str | datetime: ...  # the ledger's is RFC 3339 text
     @property
     def hash(self) -> str: ...
 
@@ -52,24 +54,30 @@ class FallbackNewEntry:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """A ledger entry as the projection feed delivers it (the attributes of ``LedgerEntry``)."""
+    """Same fields as ``atlas.ledger.LedgerEntry``; delivered only while that type is absent."""
 
     seq: int
     event_id: str
     event_type: str
     actor: str
     payload: dict[str, Any]
-    timestamp: datetime
+    timestamp: str  # RFC 3339 UTC with Z
     prev_hash: str
     hash: str
 
 
+def _ledger_attr(name: str) -> Any:
+    for module in ("atlas.ledger", "atlas.ledger.entries"):
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ModuleNotFoundError, AttributeError):
+            continue
+    return None
+
+
 def new_entry(*, event_id: str, event_type: str, actor: str, payload: dict[str, Any], timestamp: datetime) -> Any:
     """Build the ledger's own ``NewEntry`` when it exists, the look-alike otherwise."""
-    try:
-        cls: Any = importlib.import_module("atlas.ledger").NewEntry
-    except (ModuleNotFoundError, AttributeError):
-        cls = FallbackNewEntry
+    cls: Any = _ledger_attr("NewEntry") or FallbackNewEntry
     return cls(event_id=event_id, event_type=event_type, actor=actor, payload=payload, timestamp=timestamp)
 
 
@@ -82,10 +90,31 @@ def appender(ledger: Any) -> Appender:
     return fn
 
 
-def reader(ledger: Any) -> Reader | None:
-    """The ledger's range reader, if it offers one (``entries(after, limit)``)."""
+def reader(ledger: Any | None, db: Database) -> Reader | None:
+    """How to read ledger entries ``seq > after`` in order: the service's ``entries(after, limit)``
+    if it has one, else the ledger repository's ``entries_after(conn, after, limit)``."""
     fn = getattr(ledger, "entries", None)
-    return fn if callable(fn) else None
+    if callable(fn):
+        return fn  # type: ignore[no-any-return]  # duck-typed ledger service
+    try:
+        entries_after = importlib.import_module("atlas.ledger.repository").entries_after
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+    async def read(after: int, limit: int) -> Sequence[LedgerEntryLike]:
+        async with db.read() as conn:
+            return await entries_after(conn, after, limit)  # type: ignore[no-any-return]  # imported dynamically
+
+    return read
+
+
+def timestamp_text(value: str | datetime) -> str:
+    return value if isinstance(value, str) else rfc3339(value)
+
+
+def entry_time(entry: LedgerEntryLike) -> datetime:
+    value = entry.timestamp
+    return parse_rfc3339(value) if isinstance(value, str) else value
 
 
 def entry_fields(entry: LedgerEntryLike) -> dict[str, str]:
@@ -96,24 +125,27 @@ def entry_fields(entry: LedgerEntryLike) -> dict[str, str]:
         "event_type": entry.event_type,
         "actor": entry.actor,
         "payload": canonical_str(dict(entry.payload)),
-        "timestamp": entry.timestamp.isoformat(),
+        "timestamp": timestamp_text(entry.timestamp),
         "prev_hash": str(getattr(entry, "prev_hash", "")),
         "hash": entry.hash,
     }
 
 
-def feed_entry(fields: Mapping[str, str]) -> FeedEntry:
-    return FeedEntry(
+def feed_entry(fields: Mapping[str, str]) -> Any:
+    """Rebuild a delivered entry: an ``atlas.ledger.LedgerEntry`` when that type exists."""
+    cls: Any = _ledger_attr("LedgerEntry") or FeedEntry
+    return cls(
         seq=int(fields["seq"]),
         event_id=fields["event_id"],
         event_type=fields["event_type"],
         actor=fields["actor"],
         payload=json.loads(fields["payload"]),
-        timestamp=datetime.fromisoformat(fields["timestamp"]),
+        timestamp=fields["timestamp"],
         prev_hash=fields.get("prev_hash", ""),
         hash=fields["hash"],
     )
 
 
-def as_feed_entry(entry: LedgerEntryLike) -> FeedEntry:
-    return feed_entry(entry_fields(entry)) if not isinstance(entry, FeedEntry) else entry
+def as_feed_entry(entry: LedgerEntryLike) -> Any:
+    cls: Any = _ledger_attr("LedgerEntry") or FeedEntry
+    return entry if isinstance(entry, cls) else feed_entry(entry_fields(entry))

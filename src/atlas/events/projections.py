@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.events import repository as repo
 from atlas.events.bus import STREAM_LEDGER, Bus, seq_to_id
-from atlas.events.ledger_port import FeedEntry, as_feed_entry, feed_entry, reader
+from atlas.events.ledger_port import as_feed_entry, entry_time, feed_entry, reader
 from atlas.events.metrics import CONSUMER_LAG_ENTRIES, CONSUMER_LAG_MS, PROJECTED
 from atlas.runtime import Runtime
 
@@ -101,13 +101,12 @@ class LedgerFeed:
         self.runtime = runtime
         self.bus = bus
 
-    async def fetch(self, after: int, limit: int, block_ms: int = 0) -> list[FeedEntry]:
+    async def fetch(self, after: int, limit: int, block_ms: int = 0) -> list[Any]:
         messages = await self.bus.read(STREAM_LEDGER, seq_to_id(after), limit, block_ms)
         entries = [feed_entry(m.fields) for m in messages]
         if entries and entries[0].seq == after + 1:
             return _contiguous(entries, after)
-        ledger = self.runtime.services.get("ledger")
-        read = reader(ledger) if ledger is not None else None
+        read = reader(self.runtime.services.get("ledger"), self.runtime.db)
         if read is None:
             if entries:
                 log.error("ledger stream has a gap and the ledger offers no reader", after=after)
@@ -116,8 +115,8 @@ class LedgerFeed:
         return _contiguous([as_feed_entry(e) for e in await read(after, wanted)], after)
 
 
-def _contiguous(entries: Sequence[FeedEntry], after: int) -> list[FeedEntry]:
-    out: list[FeedEntry] = []
+def _contiguous(entries: Sequence[Any], after: int) -> list[Any]:
+    out: list[Any] = []
     expected = after + 1
     for entry in entries:
         if entry.seq != expected:
@@ -142,7 +141,7 @@ class ProjectionRunner:
         async with self.runtime.db.read() as conn:
             return await repo.read_offset(conn, self.name)
 
-    async def apply(self, entries: Sequence[FeedEntry]) -> int:
+    async def apply(self, entries: Sequence[Any]) -> int:
         """Apply what follows the stored offset, with the new offset, in one transaction."""
         runtime = self.runtime
         now = runtime.clock.now()
@@ -155,7 +154,7 @@ class ProjectionRunner:
             await repo.set_offset(conn, self.name, todo[-1].seq, now)
         runtime.committed()  # wake the relay for any event the handler emitted
         PROJECTED.labels(self.name).inc(len(todo))
-        CONSUMER_LAG_MS.labels(self.name).set(max(0.0, (now - todo[-1].timestamp).total_seconds() * 1000))
+        CONSUMER_LAG_MS.labels(self.name).set(max(0.0, (now - entry_time(todo[-1])).total_seconds() * 1000))
         return len(todo)
 
     async def step(self, block_ms: int = 0) -> int:
