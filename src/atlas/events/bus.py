@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from atlas.events._tasks import wait_event
 
 STREAM_EVENTS = "events"
 STREAM_LEDGER = "ledger"
@@ -213,8 +214,7 @@ class InProcessBus:
         if block_ms <= 0:
             return
         waiter = s.changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), block_ms / 1000)
+        await wait_event(waiter, block_ms / 1000)
 
     async def read(self, stream: str, after: str, count: int, block_ms: int = 0) -> list[Message]:
         s = self._stream(stream)

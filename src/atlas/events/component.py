@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from atlas.events import repository as repo
+from atlas.events._tasks import stop_task
 from atlas.events.bus import GROUP_LEDGER, STREAM_EVENTS, STREAM_LEDGER, Bus, InProcessBus, parse_id
 from atlas.events.metrics import CONSUMER_LAG_ENTRIES, DEAD_LETTERS, OUTBOX_DEPTH, PENDING, STREAM_LENGTH
 from atlas.events.projections import Projections, registry
@@ -66,10 +67,8 @@ class Monitor:
         self._task = asyncio.create_task(self._run(), name="events.monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
+        self._task = None
 
     async def refresh(self) -> None:
         if self._runtime is None:

@@ -34,12 +34,15 @@ async def emit(conn: AsyncConnection, events: list[Event] | tuple[Event, ...], *
     await conn.execute(insert(outbox), rows)
 
 
-async def event_status(conn: AsyncConnection, event_id: str) -> Literal["pending", "delivered"] | None:
+async def event_status(conn: AsyncConnection, event_id: str) -> Literal["pending", "delivered", "dead"] | None:
     """Where an emitted event is: ``pending`` (in the outbox or on the bus), ``delivered`` (in the
-    ledger), or None (never emitted, or delivered and pruned after the retention period)."""
+    ledger), ``dead`` (dead-lettered: the ledger refused it N times), or None (never emitted, or
+    delivered and pruned after the retention period)."""
     from atlas.events.repository import outbox_state
 
     row = await outbox_state(conn, event_id)
     if row is None:
         return None
-    return "delivered" if row.delivered_at is not None else "pending"
+    if row.delivered_at is not None:
+        return "delivered"
+    return "dead" if row.dead_at is not None else "pending"

@@ -36,7 +36,6 @@ then re-consume from SEQ through the same path (or ``--drive`` applies them in t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +44,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.events import repository as repo
+from atlas.events._tasks import stop_task
 from atlas.events.bus import STREAM_LEDGER, Bus, seq_to_id
 from atlas.events.ledger_port import as_feed_entry, entry_time, feed_entry, reader
 from atlas.events.metrics import CONSUMER_LAG_ENTRIES, CONSUMER_LAG_MS, PROJECTED
@@ -206,10 +206,7 @@ class Projections:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._tasks.clear()
 
     async def update_lag(self, head: int) -> None:

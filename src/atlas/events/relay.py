@@ -15,13 +15,13 @@ polls every ``events_poll_seconds``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from atlas.events import repository as repo
+from atlas.events._tasks import stop_task, wait_event
 from atlas.events.bus import STREAM_EVENTS, Bus
 from atlas.events.metrics import BUS_ERRORS, PUBLISHED, REPUBLISHED
 from atlas.runtime import Runtime
@@ -70,11 +70,8 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._runtime is not None and self.wake in self._runtime.after_commit:
             self._runtime.after_commit.remove(self.wake)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     @property
     def runtime(self) -> Runtime:
@@ -138,5 +135,4 @@ class OutboxRelay:
                 continue
             if moved >= settings.events_batch_size:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), settings.events_poll_seconds)
+            await wait_event(self._wake, settings.events_poll_seconds)

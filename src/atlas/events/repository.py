@@ -41,7 +41,9 @@ async def lost_in_flight(conn: AsyncConnection, published_before: datetime, limi
     """Rows published before ``published_before`` that the ledger still does not hold."""
     stmt = (
         select(*_COLUMNS)
-        .where(outbox.c.delivered_at.is_(None), outbox.c.published_at < published_before)
+        .where(
+            outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None), outbox.c.published_at < published_before
+        )
         .order_by(outbox.c.id)
         .limit(limit)
     )
@@ -60,20 +62,36 @@ async def mark_delivered(conn: AsyncConnection, event_ids: Sequence[str], at: da
     )
 
 
+async def mark_dead(conn: AsyncConnection, event_id: str, at: datetime) -> None:
+    await conn.execute(update(outbox).where(outbox.c.event_id == event_id).values(dead_at=at))
+
+
+async def redrive(conn: AsyncConnection, event_ids: Sequence[str]) -> int:
+    """Put dead-lettered rows back in the relay's queue (after the cause was fixed)."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.event_id.in_(event_ids), outbox.c.dead_at.is_not(None), outbox.c.delivered_at.is_(None))
+        .values(dead_at=None, published_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
 async def prune_delivered(conn: AsyncConnection, before: datetime) -> int:
     result = await conn.execute(delete(outbox).where(outbox.c.delivered_at < before))
     return int(result.rowcount or 0)
 
 
 async def outbox_depth(conn: AsyncConnection) -> tuple[int, int]:
-    """(unpublished rows, undelivered rows)."""
+    """(unpublished rows, undelivered rows); dead-lettered rows count in neither."""
     unpub = await conn.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
-    undel = await conn.scalar(select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None)))
+    undel = await conn.scalar(
+        select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None))
+    )
     return int(unpub or 0), int(undel or 0)
 
 
 async def outbox_state(conn: AsyncConnection, event_id: str) -> Any:
-    stmt = select(outbox.c.id, outbox.c.published_at, outbox.c.delivered_at).where(outbox.c.event_id == event_id)
+    stmt = select(outbox.c.id, outbox.c.published_at, outbox.c.delivered_at, outbox.c.dead_at).where(outbox.c.event_id == event_id)
     return (await conn.execute(stmt)).first()
 
 

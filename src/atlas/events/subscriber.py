@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from atlas.events import repository as repo
+from atlas.events._tasks import stop_task
 from atlas.events.bus import (
     GROUP_LEDGER,
     STREAM_EVENTS,
@@ -93,11 +94,8 @@ class LedgerSubscriber:
         self._task = asyncio.create_task(self._run(), name="events.ledger_subscriber")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self.leader:
             with contextlib.suppress(Exception):  # Redis may be gone; the lease then simply expires
                 await self.bus.release(LEASE_NAME, self.consumer)
@@ -221,8 +219,10 @@ class LedgerSubscriber:
     async def _dead_letter(self, message: Message, reason: str, deliveries: int) -> None:
         runtime = self.runtime
         await self.bus.dead_letter(STREAM_EVENTS, message, reason, deliveries)
-        if not self.bus.durable:
-            async with runtime.db.write() as conn:
+        async with runtime.db.write() as conn:
+            if "event_id" in message.fields:
+                await repo.mark_dead(conn, message.fields["event_id"], runtime.clock.now())
+            if not self.bus.durable:
                 await repo.record_dead_letter(
                     conn,
                     stream=STREAM_EVENTS,

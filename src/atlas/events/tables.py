@@ -1,7 +1,7 @@
 """The transactional outbox, the projection offsets, and dead letters recorded by the embedded bus.
 
 ``outbox.published_at`` says the relay handed the row to the bus; ``delivered_at`` says the ledger
-holds it. The gap between them is what the relay republishes when a bus lost messages (the
+holds it; ``dead_at`` says the subscriber gave up on it (a dead letter records why). The gap between them is what the relay republishes when a bus lost messages (the
 in-process bus on a crash, a Redis without persistence), so a row is never lost between the two.
 """
 
@@ -25,6 +25,7 @@ outbox = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("dead_at", DateTime(timezone=True), nullable=True),  # dead-lettered: not republished
     Index(
         "ix_outbox_unpublished",
         "id",

@@ -41,11 +41,7 @@ def bus_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def bus(bus_kind: str, redis_server: RedisServer, make_settings: Any) -> AsyncIterator[Bus]:
-    b: Bus
-    if bus_kind == "redis":
-        b = RedisBus(redis_server.url, make_settings().redis_namespace)
-    else:
-        b = InProcessBus()
+    b: Bus = RedisBus(redis_server.url, make_settings().redis_namespace) if bus_kind == "redis" else InProcessBus()
     yield b
     await b.close()
 
