@@ -6,9 +6,10 @@ commit. If publishing fails (Redis down) the transaction rolls back and the rows
 the relay retries with exponential backoff and never drops a row. If the commit fails after the
 publish, the rows go out again later; the ledger is idempotent by ``event_id``.
 
-Rows the bus accepted but the ledger never got (``delivered_at`` still empty) are published again:
-at start-up for the in-process bus (its memory died with the last process), and after
-``events_redeliver_seconds`` for any bus. The relay wakes on ``runtime.after_commit`` and otherwise
+Rows the bus accepted but the ledger never got (``delivered_at`` still empty) are published again,
+in id order, once the ledger subscriber has nothing left to read (so they are lost, not queued): at
+start-up for the in-process bus (its memory died with the last process), and after
+``events_redeliver_seconds`` for any bus (e.g. a Redis that lost acknowledged writes). The relay wakes on ``runtime.after_commit`` and otherwise
 polls every ``events_poll_seconds``.
 """
 
@@ -22,7 +23,7 @@ import structlog
 
 from atlas.events import repository as repo
 from atlas.events._tasks import stop_task, wait_event
-from atlas.events.bus import STREAM_EVENTS, Bus
+from atlas.events.bus import GROUP_LEDGER, STREAM_EVENTS, Bus
 from atlas.events.metrics import BUS_ERRORS, PUBLISHED, REPUBLISHED
 from atlas.runtime import Runtime
 
@@ -55,6 +56,7 @@ class OutboxRelay:
         self._runtime: Runtime | None = None
         self._started_at: datetime | None = None
         self._next_lost_scan = 0.0
+        self._draining_lost = False
         self._next_prune = 0.0
         self.failures = 0
 
@@ -90,15 +92,24 @@ class OutboxRelay:
                 return 0
             rows = list(await repo.unpublished(conn, settings.events_batch_size))
             lost: list[Any] = []
-            if mono >= self._next_lost_scan:
-                self._next_lost_scan = mono + max(0.5, settings.events_redeliver_seconds / 4)
+            # Once a drain of lost rows began, it goes on (the subscriber is busy with what it sent).
+            if self._draining_lost or (mono >= self._next_lost_scan and await self._bus_caught_up()):
                 cutoff = now - timedelta(seconds=settings.events_redeliver_seconds)
                 if not self.bus.durable and self._started_at is not None:
                     cutoff = max(cutoff, self._started_at)
                 lost = list(await repo.lost_in_flight(conn, cutoff, settings.events_batch_size))
+                # More lost rows than one batch: publish none newer than the last one fetched, so
+                # the stream keeps outbox order; the next pass goes on with the rest at once.
+                self._draining_lost = len(lost) >= settings.events_batch_size
+                if not self._draining_lost:
+                    self._next_lost_scan = mono + max(0.5, settings.events_redeliver_seconds / 4)
                 if lost:
-                    seen = {r.id for r in rows}
-                    rows = sorted([*rows, *(r for r in lost if r.id not in seen)], key=lambda r: r.id)
+                    seen = {r.id for r in lost}
+                    limit = lost[-1].id if self._draining_lost else None
+                    rows = sorted(
+                        [*lost, *(r for r in rows if r.id not in seen and (limit is None or r.id < limit))],
+                        key=lambda r: r.id,
+                    )
             if not rows:
                 return 0
             await self.bus.add(STREAM_EVENTS, [message_fields(r) for r in rows])
@@ -111,6 +122,14 @@ class OutboxRelay:
             self._next_prune = mono + 60
             await self._prune(now)
         return len(rows)
+
+    async def _bus_caught_up(self) -> bool:
+        """Undelivered rows are lost only if the ledger subscriber has nothing left to read: while
+        it is behind (say the ledger was down), they are merely queued and must not be sent twice."""
+        try:
+            return await self.bus.group_lag(STREAM_EVENTS, GROUP_LEDGER) == 0
+        except LookupError:  # no group: a fresh in-process bus, or Redis restarted without its data
+            return True
 
     async def _prune(self, now: datetime) -> None:
         before = now - timedelta(seconds=self.runtime.settings.events_outbox_retention_seconds)
