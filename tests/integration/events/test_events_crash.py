@@ -45,9 +45,11 @@ def node_env(database_url: str, data_dir: Path, redis_url: str | None, namespace
 
 
 def start_node(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "events_node.py"), *args], env=env, stdout=subprocess.PIPE, stderr=open(os.environ.get("EVENTS_NODE_LOG", os.devnull), "ab")
-    )
+    # Set EVENTS_NODE_LOG=/path to keep the servers' logs when debugging.
+    with open(os.environ.get("EVENTS_NODE_LOG", os.devnull), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "events_node.py"), *args], env=env, stdout=subprocess.PIPE, stderr=log
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() == b"ready", line
