@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     events_outbox_retention_seconds: int = 24 * 3600  # delivered outbox rows are pruned after this
     events_ledger_stream_maxlen: int = 100_000  # ledger-stream length kept (replays older read the ledger)
     events_lease_ms: int = 5_000  # ledger-subscriber leadership lease across processes
+    # --- auth (appended) ---
+    # CAIP-2 references of the Solana clusters accepted at sign-in (ATLAS_SOLANA_CHAINS, comma-separated;
+    # empty disables Solana sign-in). Default: mainnet-beta's genesis-hash reference.
+    solana_chains: Annotated[tuple[str, ...], NoDecode] = ("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",)
+    # Tolerated client/server clock difference for a sign-in message's Issued At / Not Before.
+    auth_clock_skew_seconds: int = 60
+
+    @field_validator("solana_chains", mode="before")
+    @classmethod
+    def _split_solana_chains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
 
     @field_validator("chain_ids", mode="before")
     @classmethod
