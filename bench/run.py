@@ -22,11 +22,7 @@ def main(argv: list[str]) -> int:
     if names:
         scripts = [p for p in scripts if p.stem in names]
     results: dict[str, object] = {
-        "machine": {
-            "cores": __import__("os").cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     status = 0

@@ -120,9 +120,7 @@ class AtlasClient:
         )
         return self.tokens
 
-    async def challenge(
-        self, address: str, *, chain_id: int | None = None, chain: str | None = None
-    ) -> dict[str, Any]:
+    async def challenge(self, address: str, *, chain_id: int | None = None, chain: str | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"address": address}
         if chain_id is not None:
             payload["chain_id"] = chain_id
@@ -139,16 +137,10 @@ class AtlasClient:
     async def sign_in(self, account: Any, referral_code: str | None = None, chain_id: int = 1) -> Tokens:
         """Sign in with an eth_account ``LocalAccount``."""
         challenge = await self.challenge(account.address, chain_id=chain_id)
-        return await self.connect(
-            challenge["message"], sign_evm(account, challenge["message"]), referral_code
-        )
+        return await self.connect(challenge["message"], sign_evm(account, challenge["message"]), referral_code)
 
     async def sign_in_solana(
-        self,
-        key: SigningKey,
-        *,
-        cluster: str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
-        referral_code: str | None = None,
+        self, key: SigningKey, *, cluster: str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", referral_code: str | None = None
     ) -> Tokens:
         """Sign in with a Solana Ed25519 key (CAIP-122 message, base64 signature)."""
         challenge = await self.challenge(solana_address(key), chain=f"solana:{cluster}")

@@ -374,3 +374,16 @@ async def test_solana_account_device_binding(client: httpx.AsyncClient) -> None:
         400,
         "binding_invalid",
     )
+
+
+async def test_device_limit_holds_under_concurrent_registrations(client: httpx.AsyncClient) -> None:
+    alice = await sign_in(client)
+    bodies = []
+    for _ in range(13):
+        d = Device.generate(alice.wallet)
+        bodies.append((d.device_id, d.registration_body(alice.account, one_time_prekeys=1)))
+    responses = await asyncio.gather(
+        *(client.put(f"/v1/devices/{i}", json=b, headers=alice.headers) for i, b in bodies)
+    )
+    assert sorted(r.status_code for r in responses) == [201] * 10 + [409] * 3
+    assert len((await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]) == 10
