@@ -18,6 +18,9 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `node --test web/test/` would also start this file as a test and wait on stdin forever.
+if (process.env.NODE_TEST_CONTEXT) process.exit(0);
+
 const here = dirname(fileURLToPath(import.meta.url));
 const c = await import(join(here, '..', '.build', 'crypto.mjs'));
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +91,19 @@ def js_peer(js_bundle: Path) -> Iterator[JsPeer]:
         yield peer
     finally:
         peer.close()
+
+
+@pytest.fixture
+def js_peers(js_bundle: Path) -> Iterator[Callable[[], JsPeer]]:
+    """A factory of extra JS peers (one device each), all closed at teardown."""
+    peers: list[JsPeer] = []
+
+    def make() -> JsPeer:
+        peers.append(JsPeer())
+        return peers[-1]
+
+    try:
+        yield make
+    finally:
+        for p in peers:
+            p.close()

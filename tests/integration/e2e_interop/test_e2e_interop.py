@@ -39,7 +39,7 @@ class Py:
     """The Python side: an eth-account wallet and an SDK Device."""
 
     def __init__(self, label: str) -> None:
-        self.account = Account.from_key(wallet_key(label))
+        self.account = Account.from_key(wallet_key(label.split("#")[0]))
         self.wallet = self.account.address.lower()
         self.device = Device.generate(self.wallet)
         self.device_id = self.device.device_id
@@ -60,11 +60,12 @@ class Js:
 
     def __init__(self, peer: JsPeer, label: str) -> None:
         self.peer = peer
-        init = peer.call("init", wallet_key=wallet_key(label), opks=5)
+        key = wallet_key(label.split("#")[0])  # "name#2": another device of the same wallet
+        init = peer.call("init", wallet_key=key, opks=5)
         self.wallet: str = init["wallet"]
         self.device_id: str = init["device_id"]
         self.reg: dict[str, Any] = init["registration"]
-        assert self.wallet == Account.from_key(wallet_key(label)).address.lower()
+        assert self.wallet == Account.from_key(key).address.lower()
 
     def send(self, to_wallet: str, to_device: str, t: str) -> dict[str, str]:
         res = self.peer.call(
@@ -266,3 +267,59 @@ def test_key_backup_round_trips_across_implementations(js_peer: JsPeer) -> None:
     )
     back = js_peer.call("backup_decrypt", blob_b64=base64.b64encode(py_blob).decode())
     assert back == keys.to_json()
+
+
+def test_multi_device_fan_out(js_peers: Any) -> None:
+    """Two Python devices of one wallet and two JS devices of another: one envelope carries a payload
+    per device (the peer's devices and the sender's other device), across both implementations."""
+    p1, p2 = Py("py-multi"), Py("py-multi#2")
+    j1, j2 = Js(js_peers(), "js-multi"), Js(js_peers(), "js-multi#2")
+    assert p1.wallet == p2.wallet
+    assert j1.wallet == j2.wallet
+    everyone: list[Py | Js] = [p1, p2, j1, j2]
+    for a in everyone:  # every device verifies every other device's record
+        for b in everyone:
+            if a is b:
+                continue
+            rec = device_record_from_registration(b.wallet, b.device_id, b.reg)
+            if isinstance(a, Py):
+                a.device.trust(verify_device_record(b.wallet, rec))
+            else:
+                a.peer.call("trust", wallet=b.wallet, record=rec)
+
+    def start(a: Py | Js, b: Py | Js) -> None:
+        raw = bundle_from_registration(b.wallet, b.device_id, b.reg, None)
+        if isinstance(a, Py):
+            a.device.start_session(verify_bundle(b.wallet, b.device_id, raw))
+        else:
+            a.peer.call("start_session", wallet=b.wallet, device_id=b.device_id, bundle=raw)
+
+    # j1 sends to p1, p2 and its own other device j2.
+    for b in (p1, p2, j2):
+        start(j1, b)
+    env = j1.peer.call(
+        "encrypt",
+        conversation_id=CONV,
+        recipients=[{"wallet": d.wallet, "device_id": d.device_id} for d in (p1, p2, j2)],
+        message=text("to all your devices, and mine"),
+    )["payloads"]
+    by_device = {p["device_id"]: p for p in env}
+    assert set(by_device) == {p1.device_id, p2.device_id, j2.device_id}
+    for d in (p1, p2, j2):
+        assert d.recv(j1.wallet, j1.device_id, by_device[d.device_id]) == "to all your devices, and mine"
+
+    # p1 replies to j1, j2 and its own other device p2 (p1 → j2 and p1 → p2 are new sessions).
+    for b in (j2, p2):
+        start(p1, b)
+    payloads = p1.device.encrypt_for(
+        CONV,
+        [(j1.wallet, j1.device_id), (j2.wallet, j2.device_id), (p2.wallet, p2.device_id)],
+        text("reply x3"),
+    )
+    assert [p["kind"] for p in payloads] == ["message", "prekey", "prekey"]
+    for d, p in zip((j1, j2, p2), payloads, strict=True):
+        assert d.recv(p1.wallet, p1.device_id, p) == "reply x3"
+
+    # A payload for one device does not open on another.
+    with pytest.raises(j2.peer.Error):
+        j2.recv(p1.wallet, p1.device_id, {**payloads[0], "device_id": j2.device_id})

@@ -370,3 +370,27 @@ def test_state_persists_through_to_dict() -> None:
     alice.device = Device.from_dict(alice.device.to_dict())
     assert recv(alice, bob, send(bob, alice, "two")) == "two"
     assert recv(bob, alice, send(alice, bob, "three")) == "three"
+
+
+def test_signed_prekey_rotation_keeps_in_flight_prekey_messages() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    alice, bob = pair()
+    in_flight = send(alice, bob, "sent with the old signed prekey")
+    t0 = datetime.now(UTC)
+    bob.device.rotate_signed_prekey(now=t0)
+    assert recv(bob, alice, in_flight) == "sent with the old signed prekey"
+    # A session from a bundle two rotations (> 3 weeks) old: its signed prekey is gone.
+    carol = Party()
+    carol.device.start_session(verify_bundle(bob.wallet, bob.device.device_id, bob.bundle()))
+    bob.device.trust(
+        verify_device_record(
+            carol.wallet, bundle_from_registration(carol.wallet, carol.device.device_id, carol.reg)
+        )
+    )
+    stale = send(carol, bob, "too late")
+    bob.device.rotate_signed_prekey(now=t0 + timedelta(days=22))
+    bob.device.rotate_signed_prekey(now=t0 + timedelta(days=29))
+    assert all(s.key_id != 1 for s in [bob.device.spk, *bob.device.previous_spks])
+    with pytest.raises(DecryptError):
+        recv(bob, carol, stale)

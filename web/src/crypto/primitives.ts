@@ -38,6 +38,11 @@ export function hmacSha256(key: Bytes, data: Bytes): Bytes {
   return hmac(nobleSha256, key, data);
 }
 
+/** A keyed HMAC-SHA256 state to clone when one key authenticates several messages. */
+export function hmacSha256Keyed(key: Bytes): { clone(): ReturnType<typeof hmacSha256Keyed>; update(d: Bytes): ReturnType<typeof hmacSha256Keyed>; digest(): Bytes } {
+  return hmac.create(nobleSha256, key);
+}
+
 export function hkdfSha256(ikm: Bytes, salt: Bytes, info: Bytes, length: number): Bytes {
   return nobleHkdf(nobleSha256, ikm, salt, info, length);
 }

@@ -20,7 +20,7 @@ import {
   dh,
   generateX25519,
   hkdfSha256,
-  hmacSha256,
+  hmacSha256Keyed,
   INFO_MESSAGE,
   INFO_ROOT,
   type KeyPair,
@@ -96,7 +96,10 @@ export function kdfRoot(rootKey: Bytes, dhOut: Bytes): [Bytes, Bytes] {
 
 /** Returns [next chain key, message key]. */
 export function kdfChain(chainKey: Bytes): [Bytes, Bytes] {
-  return [hmacSha256(chainKey, Uint8Array.of(0x02)), hmacSha256(chainKey, Uint8Array.of(0x01))];
+  // One keyed HMAC state, cloned: both outputs share the key schedule.
+  const base = hmacSha256Keyed(chainKey);
+  const mk = base.clone().update(Uint8Array.of(0x01)).digest();
+  return [base.update(Uint8Array.of(0x02)).digest(), mk];
 }
 
 export function messageKeyMaterial(messageKey: Bytes): { key: Bytes; nonce: Bytes } {

@@ -13,7 +13,7 @@ import structlog
 
 from atlas.client.e2e.bundles import DeviceRecord, PrekeyBundle, verify_bundle, verify_device_record
 from atlas.client.e2e.device import OPK_BATCH, OPK_LOW_WATER, Decrypted, Device
-from atlas.client.e2e.errors import E2EError, UnknownDevice, UntrustedBundle
+from atlas.client.e2e.errors import E2EError, PeerHasNoDevices, UnknownDevice, UntrustedBundle
 
 log = structlog.get_logger("atlas.client.e2e")
 
@@ -103,9 +103,12 @@ async def build_envelope(
     *,
     client_msg_id: str | None = None,
 ) -> dict[str, Any]:
-    """A CONTRACT §4 envelope: one payload for every device of the peer and every other device of ours."""
+    """A CONTRACT §4 envelope: one payload for every device of the peer and every other device of ours.
+    Raises PeerHasNoDevices when the peer has no verified device, UntrustedBundle when a bundle is forged."""
     recipients = await sync_devices(http, device, peer_wallet)
     if peer_wallet.lower() != device.wallet:
+        if not recipients:
+            raise PeerHasNoDevices(peer_wallet.lower())
         recipients += await sync_devices(http, device, device.wallet)
     return {
         "client_msg_id": client_msg_id or str(uuid.uuid4()),
@@ -136,8 +139,13 @@ async def open_envelope(
         for record in records:
             if record.device_id == str(uuid.UUID(sender_device)):
                 device.trust(record)
-                return device.decrypt(conversation_id, sender_wallet, sender_device, mine[0])
-        raise UntrustedBundle(f"sender device {sender_device} is not bound to {sender_wallet}") from None
+                try:
+                    return device.decrypt(conversation_id, sender_wallet, sender_device, mine[0])
+                except UnknownDevice:
+                    break  # the message's identity key is not the one the wallet bound to that device
+        raise UntrustedBundle(
+            f"the sender's identity key is not bound to {sender_wallet}/{sender_device}"
+        ) from None
 
 
 async def replenish(

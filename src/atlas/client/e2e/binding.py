@@ -46,6 +46,24 @@ def personal_sign(account: Any, text: str) -> str:
     return "0x" + raw.hex()
 
 
+def account_wallet(account: Any) -> str:
+    """The account string of a signer: an eth-account LocalAccount (lowercase address) or a PyNaCl
+    ``SigningKey`` (base58 Solana public key)."""
+    if hasattr(account, "address"):
+        return str(account.address).lower()
+    import base58
+
+    return base58.b58encode(bytes(account.verify_key)).decode()
+
+
+def sign_statement(account: Any, text: str) -> str:
+    """The binding signature as CONTRACT §5 wants it: EIP-191 0x-hex for an EVM account, base64
+    Ed25519 for a Solana key (PyNaCl ``SigningKey``)."""
+    if hasattr(account, "address"):
+        return personal_sign(account, text)
+    return base64.b64encode(account.sign(text.encode()).signature).decode()
+
+
 def recover_personal(text: str, signature_hex: str) -> str | None:
     """The lowercase address that produced an EIP-191 signature over ``text``, or None."""
     if not isinstance(signature_hex, str) or not _SIG_HEX.match(signature_hex):

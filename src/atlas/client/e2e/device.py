@@ -11,13 +11,14 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from atlas.client.e2e import wire
 from atlas.client.e2e.backup import BackupKeys, decrypt_backup, derive_backup_key, encrypt_backup
-from atlas.client.e2e.binding import binding_statement, personal_sign
+from atlas.client.e2e.binding import account_wallet, binding_statement, sign_statement
 from atlas.client.e2e.bundles import DeviceRecord, PrekeyBundle
 from atlas.client.e2e.errors import DecryptError, MalformedMessage, NoSession, UnknownDevice
 from atlas.client.e2e.primitives import ed25519_public, ed25519_sign, x25519_public
@@ -39,10 +40,12 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode()
 
 
+@lru_cache(maxsize=4096)
 def _norm_wallet(wallet: str) -> str:
     return wallet.lower() if wallet.startswith("0x") else wallet
 
 
+@lru_cache(maxsize=4096)
 def _norm_device(device_id: str) -> str:
     return str(uuid.UUID(device_id))
 
@@ -149,14 +152,15 @@ class Device:
     def registration_body(
         self, account: Any, *, issued_at: str | None = None, one_time_prekeys: int = OPK_BATCH
     ) -> dict[str, Any]:
-        """The ``PUT /v1/devices/{device_id}`` body, signed by ``account`` (an eth-account LocalAccount)."""
-        if account.address.lower() != self.wallet:
+        """The ``PUT /v1/devices/{device_id}`` body, signed by ``account`` (an eth-account LocalAccount,
+        or a PyNaCl SigningKey for a Solana account)."""
+        if account_wallet(account) != self.wallet:
             raise ValueError("the account is not this device's wallet")
         issued = issued_at or _rfc3339(_now())
         return {
             "identity_key": _b64(self.identity_public),
             "signing_key": _b64(self.signing_public),
-            "binding_signature": personal_sign(account, self.binding_statement(issued)),
+            "binding_signature": sign_statement(account, self.binding_statement(issued)),
             "issued_at": issued,
             "signed_prekey": self._spk_json(),
             "one_time_prekeys": self.generate_one_time_prekeys(one_time_prekeys),
@@ -272,9 +276,13 @@ class Device:
         self, conversation_id: str, sender_wallet: str, sender_device: str, payload: dict[str, Any]
     ) -> Decrypted:
         """Decrypt one payload addressed to this device. Never changes state on failure."""
-        key = (_norm_wallet(sender_wallet), _norm_device(sender_device))
-        if payload.get("device_id") is not None and _norm_device(str(payload["device_id"])) != self.device_id:
-            raise DecryptError("payload is addressed to another device")
+        try:
+            key = (_norm_wallet(sender_wallet), _norm_device(sender_device))
+            addressed = payload.get("device_id")
+            if addressed is not None and _norm_device(str(addressed)) != self.device_id:
+                raise DecryptError("payload is addressed to another device")
+        except ValueError:
+            raise MalformedMessage("device ids are UUIDs") from None
         try:
             body = base64.b64decode(str(payload["body"]), validate=True)
         except (KeyError, ValueError) as exc:

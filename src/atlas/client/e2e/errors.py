@@ -50,3 +50,11 @@ class UnknownDevice(E2EError):
         super().__init__(f"identity of {wallet}/{device_id} is not verified")
         self.wallet = wallet
         self.device_id = device_id
+
+
+class PeerHasNoDevices(E2EError):
+    """The peer has no active device with a valid wallet binding: nothing can be encrypted to it."""
+
+    def __init__(self, wallet: str) -> None:
+        super().__init__(f"{wallet} has no verified active device")
+        self.wallet = wallet

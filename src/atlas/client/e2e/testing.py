@@ -22,7 +22,9 @@ def bundle_from_registration(
     }
 
 
-def device_record_from_registration(wallet: str, device_id: str, registration: dict[str, Any]) -> dict[str, Any]:
+def device_record_from_registration(
+    wallet: str, device_id: str, registration: dict[str, Any]
+) -> dict[str, Any]:
     """One entry of ``GET /v1/users/{wallet}/devices`` built from a ``PUT`` body."""
     record = bundle_from_registration(wallet, device_id, registration, None)
     record.pop("one_time_prekey")
