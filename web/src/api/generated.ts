@@ -51,6 +51,24 @@ export type ConsistencyProofOut = {
   second: number;
 };
 
+export type DeviceListOut = {
+  devices: DeviceOut[];
+  wallet: string;
+};
+
+export type DeviceOut = {
+  binding_signature: string;
+  created_at: string;
+  device_id: string;
+  identity_key: string;
+  issued_at: string;
+  one_time_prekeys_remaining: number;
+  signed_prekey: SignedPrekeyOut;
+  signing_key: string;
+  updated_at: string;
+  wallet: string;
+};
+
 export type EntriesPage = {
   entries: EntryOut[];
   /** Pass as `after` to continue: the last seq returned (or the `after` given when none). */
@@ -93,9 +111,43 @@ export type LogRequest = {
   payload: Record<string, unknown>;
 };
 
+export type OneTimePrekeyIn = {
+  key_id: number;
+  /** base64, X25519, 32 bytes */
+  public_key: string;
+};
+
+export type OneTimePrekeyOut = {
+  key_id: number;
+  public_key: string;
+};
+
 export type PendingOut = {
   event_id: string;
   status?: "pending";
+};
+
+export type PrekeyBundleOut = {
+  binding_signature: string;
+  device_id: string;
+  identity_key: string;
+  issued_at: string;
+  /** At most one unused one-time prekey, never handed out twice; null when none is left (X3DH then runs without it, see docs/protocol.md). */
+  one_time_prekey: OneTimePrekeyOut | null;
+  signed_prekey: SignedPrekeyOut;
+  signing_key: string;
+  wallet: string;
+};
+
+export type PrekeysOut = {
+  device_id: string;
+  one_time_prekeys_remaining: number;
+  signed_prekey_id: number;
+};
+
+export type PrekeysRequest = {
+  one_time_prekeys?: OneTimePrekeyIn[];
+  signed_prekey?: SignedPrekeyIn | null;
 };
 
 export type PublicKeyOut = {
@@ -105,6 +157,33 @@ export type PublicKeyOut = {
   public_key: string;
   /** C2SP signed-note verifier key: <name>+<hex key id>+<base64(0x01‖key)> */
   verifier_key: string;
+};
+
+export type PutDeviceRequest = {
+  /** 0x-hex EIP-191 signature by the wallet */
+  binding_signature: string;
+  /** base64, X25519, 32 bytes */
+  identity_key: string;
+  /** RFC 3339; exactly as in the signed statement */
+  issued_at: string;
+  one_time_prekeys?: OneTimePrekeyIn[];
+  signed_prekey: SignedPrekeyIn;
+  /** base64, Ed25519, 32 bytes */
+  signing_key: string;
+};
+
+export type PutDeviceResponse = {
+  binding_signature: string;
+  change: "created" | "unchanged" | "updated" | "keys_changed";
+  created_at: string;
+  device_id: string;
+  identity_key: string;
+  issued_at: string;
+  one_time_prekeys_remaining: number;
+  signed_prekey: SignedPrekeyOut;
+  signing_key: string;
+  updated_at: string;
+  wallet: string;
 };
 
 export type ReferralOutcome = {
@@ -129,6 +208,20 @@ export type SessionInfo = {
 
 export type SessionList = {
   sessions: SessionInfo[];
+};
+
+export type SignedPrekeyIn = {
+  key_id: number;
+  /** base64, X25519, 32 bytes */
+  public_key: string;
+  /** base64, Ed25519 by signing_key over the public key bytes */
+  signature: string;
+};
+
+export type SignedPrekeyOut = {
+  key_id: number;
+  public_key: string;
+  signature: string;
 };
 
 export type TokenResponse = {
@@ -199,6 +292,21 @@ export function deleteSession(sessionId: string, options?: RequestOptions): Prom
   return request("DELETE", `/v1/auth/sessions/${encodeURIComponent(String(sessionId))}`, { ...options });
 }
 
+/** PUT /v1/devices/{device_id} — Register or re-upload a device's public keys. Authenticated: the caller's own device only. */
+export function putDevice(deviceId: string, body: PutDeviceRequest, options?: RequestOptions): Promise<PutDeviceResponse> {
+  return request("PUT", `/v1/devices/${encodeURIComponent(String(deviceId))}`, { json: body, ...options });
+}
+
+/** DELETE /v1/devices/{device_id} — Revoke a device. Authenticated: the device's owner only. */
+export function revokeDevice(deviceId: string, options?: RequestOptions): Promise<void> {
+  return request("DELETE", `/v1/devices/${encodeURIComponent(String(deviceId))}`, { ...options });
+}
+
+/** POST /v1/devices/{device_id}/prekeys — Add one-time prekeys and/or rotate the signed prekey. Authenticated: the device's owner only. */
+export function addPrekeys(deviceId: string, body: PrekeysRequest, options?: RequestOptions): Promise<PrekeysOut> {
+  return request("POST", `/v1/devices/${encodeURIComponent(String(deviceId))}/prekeys`, { json: body, ...options });
+}
+
 /** GET /v1/genesis/checkpoint — The latest signed checkpoint (C2SP tlog-checkpoint, signed-note Ed25519). Public. */
 export function getCheckpoint(options?: RequestOptions): Promise<string> {
   return request("GET", `/v1/genesis/checkpoint`, { responseType: "text", ...options });
@@ -244,6 +352,16 @@ export function getPublicKey(options?: RequestOptions): Promise<PublicKeyOut> {
   return request("GET", `/v1/genesis/public-key`, { ...options });
 }
 
+/** GET /v1/users/{wallet}/devices — A wallet's active devices with their keys and binding signatures. Public. */
+export function listDevices(wallet: string, options?: RequestOptions): Promise<DeviceListOut> {
+  return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices`, { ...options });
+}
+
+/** GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle — A device's prekey bundle with at most one one-time prekey, never handed out twice. Public. */
+export function prekeyBundle(wallet: string, deviceId: string, options?: RequestOptions): Promise<PrekeyBundleOut> {
+  return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices/${encodeURIComponent(String(deviceId))}/prekey-bundle`, { ...options });
+}
+
 /** Every operation by `METHOD /path`, for tests and tooling. */
 export const operations = {
   "GET /healthz": "healthz",
@@ -256,6 +374,9 @@ export const operations = {
   "GET /v1/auth/session": "currentSession",
   "GET /v1/auth/sessions": "listSessions",
   "DELETE /v1/auth/sessions/{session_id}": "deleteSession",
+  "PUT /v1/devices/{device_id}": "putDevice",
+  "DELETE /v1/devices/{device_id}": "revokeDevice",
+  "POST /v1/devices/{device_id}/prekeys": "addPrekeys",
   "GET /v1/genesis/checkpoint": "getCheckpoint",
   "GET /v1/genesis/entries": "listEntries",
   "GET /v1/genesis/entries/{seq}": "getEntry",
@@ -265,4 +386,6 @@ export const operations = {
   "GET /v1/genesis/proof/consistency": "getConsistencyProof",
   "GET /v1/genesis/proof/inclusion": "getInclusionProof",
   "GET /v1/genesis/public-key": "getPublicKey",
+  "GET /v1/users/{wallet}/devices": "listDevices",
+  "GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle": "prekeyBundle",
 } as const;
