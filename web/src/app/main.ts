@@ -21,7 +21,7 @@ function topbar(route: Route): HTMLElement {
   return h(
     "header",
     { class: "topbar" },
-    h("a", { class: "brand", href: "#/inbox", "aria-label": "ATLAS home" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "A"), h("span", null, "ATLAS")),
+    h("a", { class: "brand", href: "#/inbox", "aria-label": "ATLAS home" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "A"), h("span", { class: "brand-name" }, "ATLAS")),
     s
       ? h("nav", { class: "topnav", "aria-label": "Main" }, link("#/inbox", "Chats", ["inbox", "chat", "new", "safety"]), link("#/me", "Profile", ["me", "u"]))
       : null,

@@ -200,7 +200,7 @@ class MessengerView {
       case "pending":
       case "receipt":
         if (this.current && ev.conv === this.current.id) void this.renderThread();
-        if (ev.type === "receipt") this.scheduleListRefresh(false);
+        this.scheduleListRefresh(false);
         break;
       case "typing":
         if (this.current && ev.conv === this.current.id && ev.from !== this.engine.wallet) this.showTyping(ev.state === "start" ? ev.from : null);
@@ -284,10 +284,13 @@ class MessengerView {
       this.listEl,
       filtered.map(({ c, profile, summary }) => {
         const name = nameOf(c, profile);
+        const sending = this.engine.pendingFor(c.id).at(-1);
         const preview =
           c.state === "blocked"
             ? "Blocked"
-            : summary.last
+            : sending
+              ? `You: ${sending.text}`
+              : summary.last
               ? `${summary.last.mine ? "You: " : ""}${summary.last.kind === "text" ? summary.last.text : "Encrypted message"}`
               : c.last_message
                 ? "Encrypted message"

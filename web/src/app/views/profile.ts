@@ -311,7 +311,7 @@ export async function renderProfile(root: HTMLElement, wallet: string | null): P
       "div",
       { class: "spacer" },
       h("h1", { id: "profile-name" }, displayName(user)),
-      h("p", { class: "mono small muted", title: user.wallet }, user.wallet),
+      h("p", { class: "mono small muted wallet-full", title: user.wallet }, user.wallet),
       user.bio ? h("p", null, user.bio) : null,
       h("p", { class: "small muted" }, `Joined ${fullTime(user.created_at)}`),
       own && invitedBy() ? h("p", { class: "small", id: "invited-by" }, "Invited by ", h("a", { href: `#/u/${invitedBy()?.wallet}` }, invitedBy()?.name ?? "")) : null,
