@@ -197,11 +197,9 @@ export class Engine {
 
   async loadConversations(): Promise<Conversation[]> {
     const inbox = await api.listConversations({ device_id: this.device.id });
+    // Messages themselves arrive over the socket (backlog first, in seq order) or through sync():
+    // decrypting a last message here, ahead of the earlier ones, would acknowledge those as delivered.
     for (const c of inbox.conversations) this.conversations.set(c.id, c);
-    // Any last message we have not decrypted yet (e.g. the socket is still catching up).
-    for (const c of inbox.conversations) {
-      if (c.last_message && c.last_message.seq > (await this.meta(c.id)).lastSeq) void this.receive(c.last_message);
-    }
     return inbox.conversations;
   }
 
