@@ -61,6 +61,7 @@ def test_two_people_chat_end_to_end(browser_factory: Callable[..., Person], live
     # Bob follows Alice's link; the code survives the connect flow and is applied at sign-in.
     bob = browser_factory("bob", wallet=bob_wallet, path=f"/?ref={code}")
     expect(bob.page.locator("#invite-banner")).to_contain_text("Alice")
+    assert "ref=" not in bob.page.url  # kept in sessionStorage, not in the address bar
     onboard(bob, "Bob")
     bob.page.goto("/#/me")
     expect(bob.page.locator("#invited-by")).to_contain_text("Alice")

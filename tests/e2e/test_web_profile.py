@@ -69,11 +69,14 @@ def test_sign_in_creates_profile_with_avatar(browser_factory: Callable[..., Pers
     assert page.evaluate("sessionStorage.getItem('atlas.session')") is None
 
 
-def test_rejected_signature_then_retry(browser_factory: Callable[..., Person]) -> None:
-    wallet = FakeWallet(reject={"personal_sign"})
+def test_locked_wallet_then_rejected_signature_then_retry(browser_factory: Callable[..., Person]) -> None:
+    wallet = FakeWallet(locked=True, reject={"personal_sign"})
     person = browser_factory("rejecter", wallet=wallet)
     page = person.page
     connect(page)
+    expect(page.locator("#connect-error")).to_contain_text("already has a request open")
+    wallet.locked = False
+    page.get_by_role("button", name="Try again").click()
     expect(page.locator("#connect-error")).to_contain_text("You rejected the request in your wallet.")
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("heading", name="Set up your profile")).to_be_visible()
@@ -91,17 +94,6 @@ def test_wrong_chain_offers_switch(browser_factory: Callable[..., Person]) -> No
     assert wallet.chain_id == 1
 
 
-def test_locked_wallet_is_explained(browser_factory: Callable[..., Person]) -> None:
-    wallet = FakeWallet(locked=True)
-    person = browser_factory("locked", wallet=wallet)
-    page = person.page
-    connect(page)
-    expect(page.locator("#connect-error")).to_contain_text("already has a request open")
-    wallet.locked = False
-    page.get_by_role("button", name="Try again").click()
-    expect(page.get_by_role("heading", name="Set up your profile")).to_be_visible()
-
-
 def test_account_change_signs_out(browser_factory: Callable[..., Person]) -> None:
     wallet = FakeWallet()
     person = browser_factory("switcher", wallet=wallet)
@@ -112,24 +104,3 @@ def test_account_change_signs_out(browser_factory: Callable[..., Person]) -> Non
     expect(page.get_by_role("heading", name="Connect your wallet")).to_be_visible()
     expect(page.get_by_text("switched accounts")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('atlas.session')") is None
-
-
-def test_referral_link_is_kept_through_connect(browser_factory: Callable[..., Person]) -> None:
-    alice_wallet = FakeWallet()
-    alice = browser_factory("alice-ref", wallet=alice_wallet)
-    connect(alice.page)
-    create_profile(alice.page, "Alice")
-    alice.page.goto("/#/me")
-    link = alice.page.locator("#referral-link").input_value()
-    code = link.split("?ref=")[1]
-
-    bob = browser_factory("bob-ref", wallet=FakeWallet(), path=f"/?ref={code}")
-    page = bob.page
-    expect(page.locator("#invite-banner")).to_contain_text("Alice")
-    assert "ref=" not in page.url
-    connect(page)
-    create_profile(page, "Bob")
-    page.goto("/#/me")
-    expect(page.locator("#invited-by")).to_contain_text("Alice")
-    alice.page.reload()
-    expect(alice.page.locator("#referral-tree")).to_contain_text("Bob")
