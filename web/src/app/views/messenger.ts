@@ -35,6 +35,7 @@ export function stopMessenger(): void {
   starting = null;
   releaseTabLock?.();
   releaseTabLock = null;
+  document.title = "ATLAS";
 }
 
 window.addEventListener("online", () => engine?.nudge());
@@ -251,6 +252,8 @@ class MessengerView {
     const rows = await Promise.all(
       convs.map(async (c) => ({ c, profile: await profileOf(c.peer), summary: await this.engine.summary(c) })),
     );
+    const totalUnread = rows.reduce((n, r) => n + (r.c.state === "blocked" ? 0 : r.summary.unread), 0) + requests.length;
+    document.title = totalUnread ? `(${totalUnread}) ATLAS` : "ATLAS";
     const q = this.query.trim().toLowerCase();
     let filtered = rows;
     if (q) {
