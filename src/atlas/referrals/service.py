@@ -1,6 +1,8 @@
-"""Referral acceptance at first sign-in.
+"""Referral acceptance at first sign-in and activation on the invitee's first real conversation.
 
-Placeholder interface so sign-in can call it; the referrals domain replaces the body.
+Interfaces other domains call (inside their own transactions):
+- sign-in: :func:`accept_at_signup`
+- chat: :func:`note_message_sent`
 """
 
 from __future__ import annotations
@@ -21,3 +23,13 @@ class ReferralResult:
 async def accept_at_signup(conn: AsyncConnection, *, invitee: str, code: str, at: datetime) -> ReferralResult:
     """Called by sign-in, inside its transaction, only on an account's first sign-in."""
     return ReferralResult(accepted=False, reason="referrals_unavailable")
+
+
+async def note_message_sent(conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
+    """Called by chat inside its message-store transaction for every stored message.
+
+    Activates the sender's referral when the sender is a not-yet-activated invitee with a display
+    name writing in an accepted conversation (emitting ReferralActivated and the PointsAwarded events
+    in the same transaction). Cheap when there is nothing to do: one primary-key read.
+    """
+    return None
