@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 5 * 60
     checkpoint_interval_seconds: float = 1.0
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    # Failed referral-code lookups allowed per client address (GET /v1/referrals/{code}).
+    rate_referral_lookup: str = "30/minute"
 
     @field_validator("chain_ids", mode="before")
     @classmethod
