@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from atlas.auth.deps import CurrentSession
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from atlas.auth.deps import CurrentSession
 from atlas.deps import ClockDep, ReadConn, SettingsDep, WriteConn
 from atlas.referrals import service as referrals
 from atlas.referrals.service import MAX_TREE_DEPTH

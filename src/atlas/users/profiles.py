@@ -19,7 +19,13 @@ from atlas.kit.clock import rfc3339
 from atlas.referrals import service as referrals
 from atlas.referrals.codes import referral_link
 from atlas.users import profile_repository as repo
-from atlas.users.avatars import MEDIA_TYPE, ProcessedAvatar, process_avatar, read_avatar_file, write_avatar_file
+from atlas.users.avatars import (
+    MEDIA_TYPE,
+    ProcessedAvatar,
+    process_avatar,
+    read_avatar_file,
+    write_avatar_file,
+)
 from atlas.users.errors import AvatarNotFound, UserNotFound
 from atlas.users.schemas import ProfileUpdate, normalize_bio, normalize_display_name
 

@@ -36,7 +36,8 @@ def test_age_in_whole_ledger_days() -> None:
     b = compute(_facts(as_of_at="2026-02-01T00:00:00.000Z"))
     assert b.score == 31 * 25
     b = compute(_facts(as_of_at="2027-02-01T00:00:00.000Z"))
-    assert b.terms[0].value == 3000 and b.terms[0].count == 396
+    assert b.terms[0].value == 3000
+    assert b.terms[0].count == 396
 
 
 def test_terms_are_capped_and_integer() -> None:
@@ -48,9 +49,11 @@ def test_terms_are_capped_and_integer() -> None:
             active_devices={"d1": 5, "d2": 6, "d3": 7},
         )
     )
-    assert b.score == 10_000 and b.trust_level == "AUTHORITY"
+    assert b.score == 10_000
+    assert b.trust_level == "AUTHORITY"
     assert all(isinstance(t.value, int) for t in b.terms)
-    assert b.terms[1].value == 4000 and b.terms[1].count == 30
+    assert b.terms[1].value == 4000
+    assert b.terms[1].count == 30
     assert b.terms[2].seqs == tuple(range(100, 109))
 
 

@@ -66,13 +66,17 @@ def test_referral_and_points_flow() -> None:
             rule_version=1, source_event_id=act.event_id)  # not from the server: ignored
     led.add("REFERRAL_ACCEPTED", "bob", 31, referrer="carol", invitee="bob", code="CCCC0000")  # second: ignored
     state = _replay(led.entries)
-    assert state.balances["alice"].balance == 100 and state.balances["bob"].balance == 50
+    assert state.balances["alice"].balance == 100
+    assert state.balances["bob"].balance == 50
     assert "mallory" not in state.balances
     assert state.awards[4].source_seq == 3
-    assert state.edges["bob"].referrer == "alice" and state.edges["bob"].activated_seq == 3
+    assert state.edges["bob"].referrer == "alice"
+    assert state.edges["bob"].activated_seq == 3
     alice = state.breakdown("alice")
     assert alice is not None
-    assert alice.as_of_seq == 4 and alice.terms[2].value == 300 and alice.terms[2].seqs == (3,)
+    assert alice.as_of_seq == 4
+    assert alice.terms[2].value == 300
+    assert alice.terms[2].seqs == (3,)
     assert alice.terms[0].count == 1  # 30 hours of ledger time
 
 
@@ -88,18 +92,27 @@ def test_reciprocity_devices_and_blocks() -> None:
     led.add("MESSAGE_SENT", "a", conversation_hash="c1", peer="b", seq=1, size_bucket=1, envelope_hash="x")
     s = _replay(led.entries)
     b = s.breakdown("a")
-    assert b is not None and b.terms[1].count == 0 and b.terms[3].count == 1 and b.terms[3].seqs == (3,)
+    assert b is not None
+    assert b.terms[1].count == 0
+    assert b.terms[3].count == 1
+    assert b.terms[3].seqs == (3,)
     led.add("CONVERSATION_STATE_CHANGED", "b", conversation_hash="c1", peer="a", state="accepted")
     led.add("MESSAGE_SENT", "b", conversation_hash="c1", peer="a", seq=2, size_bucket=1, envelope_hash="y")
     s = _replay(led.entries)
     b = s.breakdown("a")
-    assert b is not None and b.terms[1].count == 1 and b.terms[1].seqs == (8, 9, 10)
+    assert b is not None
+    assert b.terms[1].count == 1
+    assert b.terms[1].seqs == (8, 9, 10)
     led.add("CONVERSATION_STATE_CHANGED", "c", conversation_hash="c2", peer="a", state="blocked")
     led.add("CONVERSATION_STATE_CHANGED", "b", conversation_hash="c1", peer="a", state="blocked")
     s = _replay(led.entries)
     b = s.breakdown("a")
-    assert b is not None and b.terms[1].count == 0 and b.terms[4].count == 2 and b.terms[4].seqs == (11, 12)
-    assert s.accounts["a"].score == b.score and s.accounts["a"].as_of_seq == 12
+    assert b is not None
+    assert b.terms[1].count == 0
+    assert b.terms[4].count == 2
+    assert b.terms[4].seqs == (11, 12)
+    assert s.accounts["a"].score == b.score
+    assert s.accounts["a"].as_of_seq == 12
 
 
 WALLETS = ["w0", "w1", "w2", "w3", "w4"]
