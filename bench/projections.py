@@ -106,12 +106,134 @@ def bench_replay(n: int, wallets: int, batch: int) -> dict[str, Any]:
     }
 
 
+# -- HTTP: GET /v1/users/{wallet} on one uvicorn worker ------------------------------------------
+
+_CLIENT = r"""
+import asyncio, json, random, sys, time
+host, port, conns, seconds, wallets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5].split(",")
+
+async def worker(deadline, counts, lat):
+    reader, writer = await asyncio.open_connection(host, port)
+    rng = random.Random()
+    while time.perf_counter() < deadline:
+        w = rng.choice(wallets)
+        t = time.perf_counter()
+        writer.write(f"GET /v1/users/{w} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        status = int(head.split(b" ", 2)[1])
+        counts[status] = counts.get(status, 0) + 1
+        lat.append(time.perf_counter() - t)
+    writer.close()
+
+async def main():
+    counts, lat = {}, []
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(start + seconds, counts, lat) for _ in range(conns)))
+    elapsed = time.perf_counter() - start
+    lat.sort()
+    print(json.dumps({"requests": len(lat), "seconds": round(elapsed, 2), "statuses": counts,
+                      "p50_ms": round(lat[len(lat) // 2] * 1000, 2), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2)}))
+
+asyncio.run(main())
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(db_path: str, n: int) -> list[str]:
+    """Accounts with profiles, balances and scores, written straight into a migrated SQLite file."""
+    import sqlite3
+
+    rng = random.Random(3)
+    wallets = [f"0x{rng.getrandbits(160):040x}" for _ in range(n)]
+    con = sqlite3.connect(db_path)
+    now = "2026-11-26 00:00:00.000000+00:00"
+    con.executemany(
+        "INSERT INTO users (wallet, chain, created_at, display_name, bio, referral_code, updated_at)"
+        " VALUES (?, 'eip155:1', ?, ?, ?, ?, ?)",
+        [(w, now, f"user {i}", "hello", f"{i:08d}", now) for i, w in enumerate(wallets)],
+    )
+    con.executemany(
+        "INSERT INTO points_balances (wallet, balance, award_count, last_seq) VALUES (?, ?, 1, ?)",
+        [(w, 100, i) for i, w in enumerate(wallets)],
+    )
+    con.executemany(
+        "INSERT INTO coherence_scores (wallet, registered_seq, registered_at, as_of_seq, as_of_at, score,"
+        " trust_level, formula_version) VALUES (?, ?, ?, ?, ?, 1234, 'VERIFIED', 1)",
+        [(w, i, "2026-01-01T00:00:00.000Z", i, "2026-02-01T00:00:00.000Z") for i, w in enumerate(wallets)],
+    )
+    con.executemany(
+        "INSERT INTO referral_edges (invitee, referrer, code, accepted_seq, accepted_at) VALUES (?, ?, 'X', ?, ?)",
+        [(wallets[i], wallets[i // 3], i, "2026-01-01T00:00:00.000Z") for i in range(1, n)],
+    )
+    con.commit()
+    con.close()
+    return wallets
+
+
+def bench_profiles(*, quick: bool) -> dict[str, Any]:
+    import os
+    import subprocess
+    import tempfile
+    import urllib.request
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    seconds = 4.0 if quick else 10.0
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, ATLAS_DATA_DIR=tmp, ATLAS_LOG_LEVEL="WARNING")
+        env.pop("ATLAS_DATABASE_URL", None)
+        env.pop("ATLAS_REDIS_URL", None)
+        subprocess.run([str(bin_dir / "atlas"), "db", "upgrade"], env=env, check=True, capture_output=True)
+        wallets = _seed(str(Path(tmp) / "atlas.db"), 2000)
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(bin_dir / "uvicorn"), "--factory", "atlas.app:main_app", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--log-level", "warning", "--no-access-log"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):  # noqa: S310 - loopback
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("server did not start") from None
+                    time.sleep(0.1)
+            sample = ",".join(wallets[:500])
+            # Warm up, then measure from a separate process over loopback with 32 keep-alive connections.
+            subprocess.run([sys.executable, "-c", _CLIENT, "127.0.0.1", str(port), "8", "1", sample],
+                           check=True, capture_output=True, timeout=60)
+            out = subprocess.run([sys.executable, "-c", _CLIENT, "127.0.0.1", str(port), "32", str(seconds), sample],
+                                 check=True, capture_output=True, text=True, timeout=120)
+            stats = json.loads(out.stdout)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    stats["requests_per_s"] = round(stats["requests"] / stats["seconds"])
+    stats["target_requests_per_s"] = 2000
+    stats["connections"] = 32
+    stats["backend"] = "sqlite"
+    return stats
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     result: dict[str, Any] = {"replay": bench_replay(50_000 if quick else 300_000, 2_000 if quick else 10_000, 5_000)}
     if "--no-http" not in argv:
-        from bench_http_profiles import bench_profiles  # type: ignore[import-not-found]  # sibling script
-
         result["get_user"] = bench_profiles(quick=quick)
     print(json.dumps(result))
     return 0

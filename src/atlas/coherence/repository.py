@@ -76,6 +76,7 @@ async def upsert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
+    stmt: Any
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(table)
         stmt = pg.on_conflict_do_update(
