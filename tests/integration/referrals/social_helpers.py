@@ -45,28 +45,29 @@ async def activate_via_chat(app: Any, wallet: str) -> None:
 
 async def ledger_entries(http: httpx.AsyncClient) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    after = -1
+    params: dict[str, int] = {"limit": 1000}  # no ``after``: from seq 0
     while True:
-        resp = await http.get("/v1/genesis/entries", params={"after": after, "limit": 1000})
+        resp = await http.get("/v1/genesis/entries", params=params)
         assert resp.status_code == 200, resp.text
         page = resp.json()["entries"]
         if not page:
             return out
         out += page
-        after = page[-1]["seq"]
+        params["after"] = page[-1]["seq"]
 
 
 async def projection_caught_up(app: Any, http: httpx.AsyncClient) -> bool:
-    """True once the trust projection has applied every entry the ledger holds and the outbox is drained."""
-    from sqlalchemy import text
-
+    """True once every outbox event reached the ledger and the trust projection applied all of it."""
     from atlas.events import repository as events_repo
 
+    async with app.state.runtime.db.read() as conn:
+        unpublished, undelivered = await events_repo.outbox_depth(conn)
+    if unpublished or undelivered:
+        return False
     entries = await ledger_entries(http)
     async with app.state.runtime.db.read() as conn:
         offset = await events_repo.read_offset(conn, "trust")
-        pending = await conn.scalar(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-    return bool(pending == 0 and entries and offset == entries[-1]["seq"])
+    return bool(entries and offset == entries[-1]["seq"])
 
 
 def run_replay(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

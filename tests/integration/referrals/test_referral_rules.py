@@ -51,6 +51,7 @@ async def test_refusals_are_reported_and_pay_nothing(app: Any, client: httpx.Asy
     dave = await sign_in(client, referral_code=b_code)
     assert dave.response is not None and dave.response["referral"]["accepted"] is True
     assert await _accept(app, alice.wallet, await _code(client, dave.wallet)) == (False, "cycle")
+    await wait_for(lambda: projection_caught_up(app, client))
 
     tree = (await client.get(f"/v1/users/{alice.wallet}/referrals", params={"depth": 2})).json()
     assert [(n["wallet"], n["depth"]) for n in tree["items"]] == [(bob.wallet, 1), (dave.wallet, 2)]
