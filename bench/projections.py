@@ -92,7 +92,8 @@ def bench_replay(n: int, wallets: int, batch: int) -> dict[str, Any]:
         engine = TrustEngine(TrustState())
         start = time.perf_counter()
         for i in range(0, len(entries), batch):
-            engine.apply(entries[i : i + batch])
+            engine.apply(entries[i : i + batch], flush=False)
+        engine.flush()
         elapsed = time.perf_counter() - start
         best = max(best, len(entries) / elapsed)
     return {

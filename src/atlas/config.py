@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
     # Failed referral-code lookups allowed per client address (GET /v1/referrals/{code}).
     rate_referral_lookup: str = "30/minute"
+    # Seconds a process may serve a rendered public profile from memory (0 disables the cache).
+    profile_cache_seconds: float = 0.5
 
     @field_validator("chain_ids", mode="before")
     @classmethod

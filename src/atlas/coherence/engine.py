@@ -201,43 +201,9 @@ class TrustEngine:
         # event_id -> seq, for naming an award's cause; replay fills it as it goes.
         self.event_seqs: dict[str, int] = {}
         self._resolve = resolve_seq
-
-    def _source_seq(self, event_id: str) -> int | None:
-        seq = self.event_seqs.get(event_id)
-        if seq is None and self._resolve is not None:
-            seq = self._resolve(event_id)
-        return seq
-
-    def apply(self, entries: Iterable[EntryLike], *, remember_event_ids: bool = True) -> Changes:
-        changes = Changes()
-        last_touch: dict[str, tuple[int, str]] = {}
-        handlers: Mapping[str, Callable[[EntryLike, Changes], None]] = self._handlers
-        for entry in entries:
-            if remember_event_ids:
-                self.event_seqs[entry.event_id] = entry.seq
-            handler = handlers.get(entry.event_type)
-            if handler is not None:
-                handler(entry, changes)
-            at = (entry.seq, entry.timestamp)
-            for wallet in touched_wallets(entry):
-                last_touch[wallet] = at
-        accounts = self.state.accounts
-        for wallet, (seq, ts) in last_touch.items():
-            account = accounts.get(wallet)
-            if account is None:
-                continue
-            account.as_of_seq, account.as_of_at = seq, ts
-            result = self.state.breakdown(wallet)
-            assert result is not None  # noqa: S101 - the account exists, so facts do
-            account.score, account.trust_level = result.score, result.trust_level
-            account.formula_version = result.formula_version
-            changes.accounts.add(wallet)
-        return changes
-
-    # -- handlers ----------------------------------------------------------------------------------
-    @property
-    def _handlers(self) -> dict[str, Callable[[EntryLike, Changes], None]]:
-        return {
+        self._pending: dict[str, tuple[int, str]] = {}  # wallet -> its last touching (seq, timestamp)
+        self._changes = Changes()
+        self._handlers: dict[str, Callable[[EntryLike, Changes], None]] = {
             "USER_REGISTERED": self._registered,
             "REFERRAL_ACCEPTED": self._referral_accepted,
             "REFERRAL_ACTIVATED": self._referral_activated,
@@ -248,6 +214,59 @@ class TrustEngine:
             "MESSAGE_SENT": self._message_sent,
         }
 
+    def _source_seq(self, event_id: str) -> int | None:
+        seq = self.event_seqs.get(event_id)
+        if seq is None and self._resolve is not None:
+            seq = self._resolve(event_id)
+        return seq
+
+    def apply(self, entries: Iterable[EntryLike], *, flush: bool = True) -> Changes:
+        """Apply entries in seq order; with ``flush`` (the live path) rescore touched wallets now.
+
+        Replay passes ``flush=False`` page after page and calls :meth:`flush` once at the end: the
+        result is the same (scores depend only on each wallet's last touching entry), and every
+        wallet is scored once instead of once per page.
+        """
+        changes = self._changes
+        pending = self._pending
+        handlers = self._handlers
+        event_seqs = self.event_seqs
+        for entry in entries:
+            event_seqs[entry.event_id] = entry.seq
+            handler = handlers.get(entry.event_type)
+            if handler is not None:
+                handler(entry, changes)
+            at = (entry.seq, entry.timestamp)
+            if entry.actor != SYSTEM_ACTOR:
+                pending[entry.actor] = at
+            payload = entry.payload
+            for key in _WALLET_KEYS:
+                value = payload.get(key)
+                if value and isinstance(value, str):
+                    pending[value] = at
+        if flush:
+            return self.flush()
+        return changes
+
+    def flush(self) -> Changes:
+        """Rescore every wallet touched since the last flush; returns (and resets) what changed."""
+        changes = self._changes
+        accounts = self.state.accounts
+        for wallet, (seq, ts) in self._pending.items():
+            account = accounts.get(wallet)
+            if account is None:
+                continue
+            account.as_of_seq, account.as_of_at = seq, ts
+            result = self.state.breakdown(wallet)
+            assert result is not None  # noqa: S101 - the account exists, so facts do
+            account.score, account.trust_level = result.score, result.trust_level
+            account.formula_version = result.formula_version
+            changes.accounts.add(wallet)
+        self._pending = {}
+        self._changes = Changes()
+        return changes
+
+    # -- handlers ----------------------------------------------------------------------------------
     def _registered(self, e: EntryLike, ch: Changes) -> None:
         if e.actor not in self.state.accounts and e.actor != SYSTEM_ACTOR:
             self.state.accounts[e.actor] = Account(e.seq, e.timestamp, e.seq, e.timestamp)

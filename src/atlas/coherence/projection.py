@@ -63,7 +63,8 @@ async def reset(conn: AsyncConnection, from_seq: int) -> None:
         page = await ledger.entries_after(conn, after, min(_REBUILD_PAGE, from_seq - 1 - after))
         if not page:
             break
-        engine.apply(page)
+        engine.apply(page, flush=False)
         after = page[-1].seq
+    engine.flush()
     for name, rows in all_rows(engine.state).items():
         await repository.upsert(conn, repository.TABLES[name], list(rows.values()))

@@ -175,7 +175,7 @@ async def replay(
 
     def feed(batch: list[Any]) -> None:
         nonlocal count
-        engine.apply(batch)
+        engine.apply(batch, flush=False)
         for e in batch:
             rules.feed(e)
         count += len(batch)
@@ -206,6 +206,7 @@ async def replay(
                 batch = []
         if batch:
             feed(batch)
+    engine.flush()
     report = ReplayReport(offset=offset, entries=count)
     if count != offset + 1:
         report.rule_violations.append(

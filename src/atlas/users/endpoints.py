@@ -9,11 +9,12 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from atlas.deps import ClockDep, ReadConn, SettingsDep, WriteConn
+from atlas.deps import ClockDep, ReadConn, RuntimeDep, SettingsDep, WriteConn
 from atlas.referrals import service as referrals
 from atlas.referrals.service import MAX_TREE_DEPTH
 from atlas.users import profiles
 from atlas.users.avatars import MAX_BYTES
+from atlas.users.component import profile_cache
 from atlas.users.errors import ImageTooLarge
 from atlas.users.schemas import ProfileUpdate, ReferralTree, UserProfile, WalletPath, normalize_wallet
 
@@ -43,9 +44,15 @@ async def get_me(session: CurrentSession, conn: ReadConn, settings: SettingsDep)
     response_model=UserProfile,
 )
 async def patch_me(
-    body: ProfileUpdate, session: CurrentSession, conn: WriteConn, clock: ClockDep, settings: SettingsDep
+    body: ProfileUpdate,
+    session: CurrentSession,
+    conn: WriteConn,
+    clock: ClockDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
 ) -> UserProfile:
     await profiles.update_profile(conn, wallet=session.wallet, changes=body, at=clock.now())
+    _invalidate(runtime, session.wallet)
     return UserProfile.model_validate(await profiles.public_profile(conn, session.wallet, public_url=settings.public_url))
 
 
@@ -63,12 +70,14 @@ async def put_avatar(
     conn: WriteConn,
     clock: ClockDep,
     settings: SettingsDep,
+    runtime: RuntimeDep,
 ) -> AvatarStored:
     raw = await file.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise ImageTooLarge(f"An avatar file has at most {MAX_BYTES // (1024 * 1024)} MiB.")
     avatar = await profiles.prepare_avatar(raw)
     await profiles.set_avatar(conn, wallet=session.wallet, avatar=avatar, at=clock.now(), data_dir=settings.data_dir)
+    _invalidate(runtime, session.wallet)
     url = profiles.avatar_url(settings.public_url, session.wallet, avatar.sha256)
     assert url is not None  # noqa: S101 - a sha256 is always given here
     return AvatarStored(sha256=avatar.sha256, avatar_url=url)
@@ -80,10 +89,24 @@ async def put_avatar(
     response_model=UserProfile,
     responses={404: {"description": "unknown account"}},
 )
-async def get_user(wallet: WalletPath, conn: ReadConn, settings: SettingsDep) -> UserProfile:
-    return UserProfile.model_validate(
-        await profiles.public_profile(conn, normalize_wallet(wallet), public_url=settings.public_url)
-    )
+async def get_user(wallet: WalletPath, runtime: RuntimeDep) -> Response:
+    # The hottest public read: served from the per-process cache when fresh, rendered once otherwise.
+    who = normalize_wallet(wallet)
+    cache = profile_cache(runtime)
+    body = cache.get(who) if cache is not None else None
+    if body is None:
+        async with runtime.db.read() as conn:
+            profile = await profiles.public_profile(conn, who, public_url=runtime.settings.public_url)
+        body = UserProfile.model_validate(profile).model_dump_json().encode()
+        if cache is not None:
+            cache.put(who, body)
+    return Response(content=body, media_type="application/json")
+
+
+def _invalidate(runtime: RuntimeDep, wallet: str) -> None:
+    cache = profile_cache(runtime)
+    if cache is not None:
+        cache.invalidate([wallet])
 
 
 @router.get(

@@ -7,10 +7,17 @@ import time
 from typing import Any
 
 import httpx
-from social_helpers import activate_via_chat, ledger_entries, projection_caught_up, prove_entry, run_replay, wait_for
+from atlas.client.auth import sign_in
+from social_helpers import (
+    activate_via_chat,
+    ledger_entries,
+    projection_caught_up,
+    prove_entry,
+    run_replay,
+    wait_for,
+)
 from sqlalchemy import text
 
-from atlas.client.auth import sign_in
 from atlas.config import Settings
 
 

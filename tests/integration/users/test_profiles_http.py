@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 import httpx
-from social_helpers import ledger_entries, wait_for
-
 from atlas.client.auth import sign_in
+from social_helpers import ledger_entries, wait_for
 
 
 async def test_new_profile_and_wallet_forms(client: httpx.AsyncClient) -> None:

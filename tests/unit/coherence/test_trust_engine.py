@@ -183,3 +183,13 @@ def test_batched_live_projection_equals_replay(entries: list[E], cuts: list[int]
             for row in rows:
                 db[table][tuple(row[k] for k in keys[table])] = row
     assert db == all_rows(_replay(entries))
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=ledgers(), page=st.integers(1, 20))
+def test_paged_replay_without_flush_equals_one_pass(entries: list[E], page: int) -> None:
+    engine = TrustEngine(TrustState())
+    for i in range(0, len(entries), page):
+        engine.apply(entries[i : i + page], flush=False)
+    engine.flush()
+    assert all_rows(engine.state) == all_rows(_replay(entries))
