@@ -36,7 +36,8 @@ async def test_terms_follow_the_ledger(app: Any, client: httpx.AsyncClient, sett
     await wait_for(lambda: projection_caught_up(app, client))
     fresh = (await client.get(f"/v1/coherence/{alice.wallet}")).json()
     assert fresh["formula_version"] == 1
-    assert fresh["score"] == 0 and fresh["trust_level"] == "UNKNOWN"
+    assert fresh["score"] == 0
+    assert fresh["trust_level"] == "UNKNOWN"
     entries = await ledger_entries(client)
     mine = [e["seq"] for e in entries if alice.wallet in (e["actor"], e["payload"].get("peer"))]
     assert fresh["as_of_seq"] == mine[-1]
@@ -55,8 +56,10 @@ async def test_terms_follow_the_ledger(app: Any, client: httpx.AsyncClient, sett
     await wait_for(lambda: projection_caught_up(app, client))
     explain = (await client.get(f"/v1/explain/coherence/{a}")).json()
     terms = {t["name"]: t for t in explain["terms"]}
-    assert terms["device_keys"]["value"] == 750 and len(terms["device_keys"]["seqs"]) == 1
-    assert terms["reciprocity"]["value"] == 400 and len(terms["reciprocity"]["seqs"]) == 3
+    assert terms["device_keys"]["value"] == 750
+    assert len(terms["device_keys"]["seqs"]) == 1
+    assert terms["reciprocity"]["value"] == 400
+    assert len(terms["reciprocity"]["seqs"]) == 3
     assert terms["blocks_received"]["value"] == -1000
     assert explain["score"] == max(0, sum(t["value"] for t in terms.values()))
     by_seq = {e["seq"]: e for e in await ledger_entries(client)}

@@ -39,17 +39,20 @@ async def test_refusals_are_reported_and_pay_nothing(app: Any, client: httpx.Asy
     assert garbage.response["referral"] == {"accepted": False, "reason": "unknown_code"}
 
     bob = await sign_in(client, referral_code=a_code)
-    assert bob.response is not None and bob.response["referral"]["accepted"] is True
+    assert bob.response is not None
+    assert bob.response["referral"]["accepted"] is True
     # A later sign-in with another code: not the first sign-in, so not accepted.
     again = await sign_in(client, account=bob.account, referral_code=c_code)
-    assert again.response is not None and again.response["referral"]["accepted"] is False
+    assert again.response is not None
+    assert again.response["referral"]["accepted"] is False
     # The service itself refuses a second referrer, a self-referral and a cycle.
     assert await _accept(app, bob.wallet, c_code) == (False, "already_referred")
     assert await _accept(app, alice.wallet, a_code) == (False, "self_referral")
     b_code = await _code(client, bob.wallet)
     assert await _accept(app, alice.wallet, b_code) == (False, "cycle")  # bob ← alice already
     dave = await sign_in(client, referral_code=b_code)
-    assert dave.response is not None and dave.response["referral"]["accepted"] is True
+    assert dave.response is not None
+    assert dave.response["referral"]["accepted"] is True
     assert await _accept(app, alice.wallet, await _code(client, dave.wallet)) == (False, "cycle")
     await wait_for(lambda: projection_caught_up(app, client))
 

@@ -22,7 +22,9 @@ async def test_tree_depth_paging_and_counts(app: Any, client: httpx.AsyncClient)
     await wait_for(lambda: projection_caught_up(app, client))
 
     one = (await client.get(f"/v1/users/{root.wallet}/referrals")).json()
-    assert one["depth"] == 1 and one["referral_count"] == 3 and one["activated_count"] == 1
+    assert one["depth"] == 1
+    assert one["referral_count"] == 3
+    assert one["activated_count"] == 1
     assert sorted(n["wallet"] for n in one["items"]) == sorted(k.wallet for k in kids)
     assert {n["wallet"]: n["activated"] for n in one["items"]}[kids[1].wallet] is True
     assert {n["wallet"]: n["referral_count"] for n in one["items"]}[kids[0].wallet] == 1

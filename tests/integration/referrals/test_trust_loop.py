@@ -54,7 +54,8 @@ async def test_alice_invites_bob_and_everything_is_provable(
     assert profile["genesis_points"] == 100
     assert profile["referral_count"] == 1
     [award] = points["awards"]
-    assert award["points"] == 100 and award["reason"] == "referral_activated"
+    assert award["points"] == 100
+    assert award["reason"] == "referral_activated"
 
     entries = {e["seq"]: e for e in await ledger_entries(client)}
     assert entries[award["seq"]]["event_type"] == "POINTS_AWARDED"
@@ -72,7 +73,8 @@ async def test_alice_invites_bob_and_everything_is_provable(
 
     tree = (await client.get(f"/v1/users/{alice.wallet}/referrals")).json()
     assert [(n["wallet"], n["activated"], n["depth"]) for n in tree["items"]] == [(bob.wallet, True, 1)]
-    assert tree["referral_count"] == 1 and tree["activated_count"] == 1
+    assert tree["referral_count"] == 1
+    assert tree["activated_count"] == 1
 
     explain = (await client.get(f"/v1/explain/coherence/{alice.wallet}")).json()
     terms = {t["name"]: t for t in explain["terms"]}

@@ -16,10 +16,13 @@ async def test_new_profile_and_wallet_forms(client: httpx.AsyncClient) -> None:
     assert resp.status_code == 200
     body = resp.json()
     assert body["wallet"] == alice.wallet == alice.wallet.lower()
-    assert body["display_name"] is None and body["bio"] is None and body["avatar_url"] is None
+    assert body["display_name"] is None
+    assert body["bio"] is None
+    assert body["avatar_url"] is None
     assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", body["referral_code"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["created_at"])
-    assert body["referral_count"] == 0 and body["genesis_points"] == 0
+    assert body["referral_count"] == 0
+    assert body["genesis_points"] == 0
     assert body["coherence"]["trust_level"] in ("UNKNOWN", "VERIFIED", "TRUSTED", "AUTHORITY")
     assert 0 <= body["coherence"]["score"] <= 10_000
 
@@ -42,7 +45,8 @@ async def test_patch_me_validates_and_emits(client: httpx.AsyncClient) -> None:
     assert resp.json()["display_name"] == "Zo\u00e9 Q"
     assert resp.json()["bio"] == "hello\nworld"
     again = await sign_in(client, account=alice.account)
-    assert again.response is not None and again.response["profile_exists"] is True
+    assert again.response is not None
+    assert again.response["profile_exists"] is True
 
     for body, code in [
         ({"display_name": ""}, "display_name_invalid"),
