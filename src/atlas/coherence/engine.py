@@ -24,12 +24,20 @@ _WALLET_KEYS = ("peer", "referrer", "invitee", "wallet")
 
 
 class EntryLike(Protocol):
-    seq: int
-    event_id: str
-    event_type: str
-    actor: str
-    payload: dict[str, Any]
-    timestamp: str
+    """What the engine reads from a ledger entry (``atlas.ledger.LedgerEntry`` or an export line)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def timestamp(self) -> str: ...
 
 
 @dataclass
