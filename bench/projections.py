@@ -183,6 +183,13 @@ def _seed(db_path: str, n: int) -> list[str]:
     return wallets
 
 
+def _cpu_seconds(pid: int) -> float:
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 - one read
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_profiles(*, quick: bool) -> dict[str, Any]:
     import os
     import subprocess
@@ -215,12 +222,18 @@ def bench_profiles(*, quick: bool) -> dict[str, Any]:
                         raise RuntimeError("server did not start") from None
                     time.sleep(0.1)
             sample = ",".join(wallets[:500])
+
             # Warm up, then measure from a separate process over loopback with 32 keep-alive connections.
             subprocess.run([sys.executable, "-c", _CLIENT, "127.0.0.1", str(port), "8", "1", sample],
                            check=True, capture_output=True, timeout=60)
+            cpu_before = _cpu_seconds(server.pid)
             out = subprocess.run([sys.executable, "-c", _CLIENT, "127.0.0.1", str(port), "32", str(seconds), sample],
                                  check=True, capture_output=True, text=True, timeout=120)
+            cpu = _cpu_seconds(server.pid) - cpu_before
             stats = json.loads(out.stdout)
+            # Load-independent: requests per CPU-second the server spent (what one free core gives).
+            stats["server_cpu_seconds"] = round(cpu, 2)
+            stats["requests_per_server_cpu_second"] = round(stats["requests"] / cpu) if cpu else None
         finally:
             server.terminate()
             server.wait(timeout=10)
