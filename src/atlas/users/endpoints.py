@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from atlas.deps import ClockDep, ReadConn, RuntimeDep, SettingsDep, WriteConn
 from atlas.referrals import service as referrals
+from atlas.runtime import Runtime
 from atlas.referrals.service import MAX_TREE_DEPTH
 from atlas.users import profiles
 from atlas.users.avatars import MAX_BYTES
@@ -89,8 +90,10 @@ async def put_avatar(
     response_model=UserProfile,
     responses={404: {"description": "unknown account"}},
 )
-async def get_user(wallet: WalletPath, runtime: RuntimeDep) -> Response:
+async def get_user(wallet: WalletPath, request: Request) -> Response:
     # The hottest public read: served from the per-process cache when fresh, rendered once otherwise.
+    # (The runtime is taken from the request, not RuntimeDep: a sync dependency costs a thread hop.)
+    runtime: Runtime = request.app.state.runtime
     who = normalize_wallet(wallet)
     cache = profile_cache(runtime)
     body = cache.get(who) if cache is not None else None
