@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     rate_referral_lookup: str = "30/minute"
     # Seconds a process may serve a rendered public profile from memory (0 disables the cache).
     profile_cache_seconds: float = 0.5
+    # --- auth (appended) ---
+    # CAIP-2 references of the Solana clusters accepted at sign-in (ATLAS_SOLANA_CHAINS, comma-separated;
+    # empty disables Solana sign-in). Default: mainnet-beta's genesis-hash reference.
+    solana_chains: Annotated[tuple[str, ...], NoDecode] = ("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",)
+    # Tolerated client/server clock difference for a sign-in message's Issued At / Not Before.
+    auth_clock_skew_seconds: int = 60
+
+    @field_validator("solana_chains", mode="before")
+    @classmethod
+    def _split_solana_chains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
 
     @field_validator("chain_ids", mode="before")
     @classmethod

@@ -13,7 +13,12 @@ from atlas.users.component import profile_cache
 
 
 def install(runtime: Runtime) -> None:
-    from atlas.events.projections import register_projection
+    try:
+        from atlas.events.projections import register_projection
+    except ModuleNotFoundError as exc:  # the event bridge is not part of this build yet
+        if exc.name != "atlas.events.projections":
+            raise
+        return
 
     async def handle(conn: AsyncConnection, entries: list[Any]) -> None:
         await projection.handle(conn, entries)
