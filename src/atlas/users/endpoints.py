@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from atlas.auth.deps import CurrentSession
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from atlas.auth.deps import CurrentSession
 from atlas.deps import ClockDep, ReadConn, RuntimeDep, SettingsDep, WriteConn
 from atlas.referrals import service as referrals
-from atlas.runtime import Runtime
 from atlas.referrals.service import MAX_TREE_DEPTH
+from atlas.runtime import Runtime
 from atlas.users import profiles
 from atlas.users.avatars import MAX_BYTES
 from atlas.users.component import profile_cache

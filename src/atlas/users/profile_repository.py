@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from atlas.users.tables import users
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,6 +13,7 @@ from atlas.coherence.tables import coherence_scores
 from atlas.points.tables import points_balances
 from atlas.referrals.tables import referral_edges
 from atlas.users.profile_tables import avatar_blobs
+from atlas.users.tables import users
 
 
 async def get_user(conn: AsyncConnection, wallet: str) -> dict[str, Any] | None:

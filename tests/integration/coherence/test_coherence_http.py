@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from atlas.client.auth import sign_in
 from social_helpers import ledger_entries, projection_caught_up, run_replay, wait_for
 from sqlalchemy import text
 
+from atlas.client.auth import sign_in
 from atlas.config import Settings
 from atlas.events.models import (
     ConversationStarted,

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from atlas.client.auth import sign_in
 from social_helpers import activate_via_chat, ledger_entries, projection_caught_up, wait_for
 
 from atlas.app import create_app
+from atlas.client.auth import sign_in
 from atlas.referrals.service import accept_at_signup
 
 

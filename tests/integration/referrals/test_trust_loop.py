@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import httpx
-from atlas.client.auth import sign_in
 from social_helpers import (
     activate_via_chat,
     ledger_entries,
@@ -18,6 +17,7 @@ from social_helpers import (
 )
 from sqlalchemy import text
 
+from atlas.client.auth import sign_in
 from atlas.config import Settings
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from atlas.client.auth import sign_in
 from PIL import Image
 
+from atlas.client.auth import sign_in
 from atlas.config import Settings
 
 

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 import httpx
-from atlas.client.auth import sign_in
 from social_helpers import ledger_entries, wait_for
+
+from atlas.client.auth import sign_in
 
 
 async def test_new_profile_and_wallet_forms(client: httpx.AsyncClient) -> None:
