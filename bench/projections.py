@@ -244,10 +244,64 @@ def bench_profiles(*, quick: bool) -> dict[str, Any]:
     return stats
 
 
+# -- Trust loop latency: activation committed → award visible through GET /v1/points -------------
+
+async def _trust_loop_latency(rounds: int) -> dict[str, Any]:
+    import asyncio
+    import os
+    import tempfile
+
+    import httpx
+
+    from atlas.app import create_app
+    from atlas.client.auth import sign_in
+    from atlas.config import Settings
+    from atlas.migrate import upgrade_database
+    from atlas.observability import configure_logging
+    from atlas.referrals.service import note_message_sent
+
+    configure_logging("WARNING")
+    tmp = tempfile.mkdtemp()
+    os.environ.pop("ATLAS_REDIS_URL", None)
+    settings = Settings(data_dir=tmp, rate_auth="100000/minute", log_level="WARNING")
+    upgrade_database(settings.resolved_database_url)
+    app = create_app(settings)
+    samples: list[float] = []
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as http:
+            alice = await sign_in(http)
+            code = (await http.get(f"/v1/users/{alice.wallet}")).json()["referral_code"]
+            expected = 0
+            for i in range(rounds):
+                bob = await sign_in(http, referral_code=code)
+                await http.patch("/v1/users/me", json={"display_name": f"Bob {i}"}, headers=bob.headers)
+                expected += 100 if i < 5 else 80
+                start = time.perf_counter()
+                async with runtime.db.write() as conn:
+                    await note_message_sent(conn, sender=bob.wallet, conversation_accepted=True, at=runtime.clock.now())
+                runtime.committed()
+                while (await http.get(f"/v1/points/{alice.wallet}")).json()["balance"] != expected:
+                    await asyncio.sleep(0.002)
+                samples.append(time.perf_counter() - start)
+    samples.sort()
+    return {
+        "rounds": rounds,
+        "p50_ms": round(samples[len(samples) // 2] * 1000, 1),
+        "max_ms": round(samples[-1] * 1000, 1),
+        "target_ms": 1000,
+        "path": "note_message_sent commit → outbox relay → ledger append → trust projection → GET /v1/points",
+    }
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     result: dict[str, Any] = {"replay": bench_replay(50_000 if quick else 300_000, 2_000 if quick else 10_000, 5_000)}
     if "--no-http" not in argv:
+        import asyncio
+
+        result["trust_loop_latency"] = asyncio.run(_trust_loop_latency(10 if quick else 30))
         result["get_user"] = bench_profiles(quick=quick)
     print(json.dumps(result))
     return 0
