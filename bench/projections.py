@@ -246,25 +246,31 @@ def bench_profiles(*, quick: bool) -> dict[str, Any]:
 
 # -- Trust loop latency: activation committed → award visible through GET /v1/points -------------
 
-async def _trust_loop_latency(rounds: int) -> dict[str, Any]:
+def trust_loop_latency(rounds: int) -> dict[str, Any]:
     import asyncio
     import os
     import tempfile
+
+    from atlas.config import Settings
+    from atlas.migrate import upgrade_database
+    from atlas.observability import configure_logging
+
+    configure_logging("WARNING")
+    os.environ.pop("ATLAS_REDIS_URL", None)
+    settings = Settings(data_dir=tempfile.mkdtemp(), rate_auth="100000/minute", log_level="WARNING")
+    upgrade_database(settings.resolved_database_url)
+    return asyncio.run(_trust_loop_latency(settings, rounds))
+
+
+async def _trust_loop_latency(settings: Any, rounds: int) -> dict[str, Any]:
+    import asyncio
 
     import httpx
 
     from atlas.app import create_app
     from atlas.client.auth import sign_in
-    from atlas.config import Settings
-    from atlas.migrate import upgrade_database
-    from atlas.observability import configure_logging
     from atlas.referrals.service import note_message_sent
 
-    configure_logging("WARNING")
-    tmp = tempfile.mkdtemp()
-    os.environ.pop("ATLAS_REDIS_URL", None)
-    settings = Settings(data_dir=tmp, rate_auth="100000/minute", log_level="WARNING")
-    upgrade_database(settings.resolved_database_url)
     app = create_app(settings)
     samples: list[float] = []
     async with app.router.lifespan_context(app):
@@ -299,9 +305,7 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     result: dict[str, Any] = {"replay": bench_replay(50_000 if quick else 300_000, 2_000 if quick else 10_000, 5_000)}
     if "--no-http" not in argv:
-        import asyncio
-
-        result["trust_loop_latency"] = asyncio.run(_trust_loop_latency(10 if quick else 30))
+        result["trust_loop_latency"] = trust_loop_latency(10 if quick else 30)
         result["get_user"] = bench_profiles(quick=quick)
     print(json.dumps(result))
     return 0
