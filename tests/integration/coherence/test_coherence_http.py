@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from social_helpers import ledger_entries, projection_caught_up, run_replay, wait_for
+from social_helpers import ledger_entries, projection_caught_up, replay_cli, wait_for
 from sqlalchemy import text
 
 from atlas.client.auth import sign_in
@@ -77,18 +77,18 @@ async def test_terms_follow_the_ledger(app: Any, client: httpx.AsyncClient, sett
     assert (await client.get("/v1/coherence/0x" + "12" * 20)).status_code == 404
     assert (await client.get("/v1/explain/coherence/nope")).status_code == 422
 
-    ok = run_replay(settings)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    code, out = await replay_cli(settings)
+    assert code == 0, out
 
     export = settings.data_dir / "ledger.jsonl"
     export.write_bytes((await client.get("/v1/genesis/export")).content)
-    from_file = run_replay(settings, str(export))
-    assert from_file.returncode == 0, from_file.stdout + from_file.stderr
+    code, out = await replay_cli(settings, str(export))
+    assert code == 0, out
 
     async with app.state.runtime.db.write() as conn:
         await conn.execute(text("UPDATE coherence_scores SET score = score + 1 WHERE wallet = :w"), {"w": a})
         await conn.execute(text("DELETE FROM coherence_links WHERE wallet = :w AND peer = :p"), {"w": b, "p": a})
-    bad = run_replay(settings)
-    assert bad.returncode == 1
-    assert f"coherence_scores[{a}].score" in bad.stdout
-    assert f"coherence_links[{b},{a}]: row missing from the live table" in bad.stdout
+    code, out = await replay_cli(settings)
+    assert code == 1
+    assert f"coherence_scores[{a}].score" in out
+    assert f"coherence_links[{b},{a}]: row missing from the live table" in out

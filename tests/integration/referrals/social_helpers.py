@@ -70,6 +70,31 @@ async def projection_caught_up(app: Any, http: httpx.AsyncClient) -> bool:
     return bool(entries and offset == entries[-1]["seq"])
 
 
+async def replay_cli(settings: Settings, *args: str) -> tuple[int, str]:
+    """``atlas replay`` in-process (the real typer command, in a worker thread): (exit code, output)."""
+    from typer.testing import CliRunner
+
+    from atlas.cli import app as cli_app
+    from atlas.config import get_settings
+
+    env = {
+        "ATLAS_DATABASE_URL": settings.resolved_database_url,
+        "ATLAS_DATA_DIR": str(settings.data_dir),
+        "ATLAS_PUBLIC_URL": settings.public_url,
+        "ATLAS_REDIS_URL": "",
+    }
+
+    def invoke() -> tuple[int, str]:
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(cli_app, ["replay", *args], env=env)
+        finally:
+            get_settings.cache_clear()
+        return result.exit_code, result.output
+
+    return await asyncio.to_thread(invoke)
+
+
 def run_replay(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.update(
