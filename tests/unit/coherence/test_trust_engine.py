@@ -151,7 +151,7 @@ def ledgers(draw: st.DrawFn) -> list[E]:
     return led.entries
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(entries=ledgers(), cuts=st.lists(st.integers(1, 60), max_size=8))
 def test_batched_live_projection_equals_replay(entries: list[E], cuts: list[int]) -> None:
     # The "database": full rows per table, updated only through changed_rows().
