@@ -121,3 +121,17 @@ async def test_a_stranger_cannot_change_someone_elses_avatar(client: httpx.Async
     await _put(client, mallory.headers, _image("JPEG"), "m.jpg", "image/jpeg")
     got = await client.get(f"/v1/users/{alice.wallet}/avatar")
     assert got.headers["etag"] == f'"{first.json()["sha256"]}"'
+
+
+async def test_malformed_multipart_is_a_problem_not_a_crash(client: httpx.AsyncClient) -> None:
+    alice = await sign_in(client)
+    for ctype, body in [
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc"),
+        ("multipart/form-data", b"no boundary at all"),
+        ("multipart/form-data; boundary=xyz", b"\xff\xfe garbage"),
+    ]:
+        resp = await client.put(
+            "/v1/users/me/avatar", content=body, headers={**alice.headers, "content-type": ctype}
+        )
+        assert 400 <= resp.status_code < 500, (ctype, resp.status_code, resp.text)
+        assert resp.headers["content-type"].startswith("application/problem+json")
