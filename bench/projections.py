@@ -269,6 +269,7 @@ async def _trust_loop_latency(settings: Any, rounds: int) -> dict[str, Any]:
 
     from atlas.app import create_app
     from atlas.client.auth import sign_in
+    from atlas.points.rules import referrer_award
     from atlas.referrals.service import note_message_sent
 
     app = create_app(settings)
@@ -283,12 +284,14 @@ async def _trust_loop_latency(settings: Any, rounds: int) -> dict[str, Any]:
             for i in range(rounds):
                 bob = await sign_in(http, referral_code=code)
                 await http.patch("/v1/users/me", json={"display_name": f"Bob {i}"}, headers=bob.headers)
-                expected += 100 if i < 5 else 80
+                expected += referrer_award(i + 1)
                 start = time.perf_counter()
                 async with runtime.db.write() as conn:
                     await note_message_sent(conn, sender=bob.wallet, conversation_accepted=True, at=runtime.clock.now())
                 runtime.committed()
                 while (await http.get(f"/v1/points/{alice.wallet}")).json()["balance"] != expected:
+                    if time.perf_counter() - start > 30:
+                        raise RuntimeError("award not visible within 30 s")
                     await asyncio.sleep(0.002)
                 samples.append(time.perf_counter() - start)
     samples.sort()
