@@ -17,6 +17,7 @@ from atlas.app import build_runtime, create_app
 from atlas.config import Settings
 from atlas.events import repository as repo
 from atlas.events.bus import STREAM_EVENTS
+from atlas.events.codec import decode
 from atlas.events.models import ContentAction, Login
 from atlas.events.outbox import emit, event_status
 from atlas.events.projections import register_projection, reset_projection
@@ -156,7 +157,7 @@ async def test_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flows(
 
     await wait_until(dead)
     (letter,) = await bus.dead_letters(STREAM_EVENTS)
-    assert letter.fields["event_id"] == bad.event_id
+    assert decode(letter.fields)["event_id"] == bad.event_id
     assert letter.reason == "ledger append failed: ValueError: refusing LOGIN"
     assert letter.deliveries == 3
     async with runtime.db.read() as conn:
@@ -166,7 +167,7 @@ async def test_poison_event_is_dead_lettered_with_its_reason_and_the_rest_flows(
         async with runtime.db.read() as conn:
             row = (await conn.execute(select(event_dead_letters))).one()
         assert row.event_id == bad.event_id
-        assert json.loads(row.fields)["event_type"] == "LOGIN"
+        assert decode(json.loads(row.fields))["event_type"] == "LOGIN"
 
 
 async def test_rows_published_but_not_delivered_reach_the_ledger_after_a_restart(
