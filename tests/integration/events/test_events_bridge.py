@@ -20,7 +20,7 @@ from atlas.events.bus import STREAM_EVENTS
 from atlas.events.codec import decode
 from atlas.events.models import ContentAction, Login
 from atlas.events.outbox import emit, event_status
-from atlas.events.projections import register_projection, reset_projection
+from atlas.events.projections import drive_projection, register_projection, reset_projection
 from atlas.events.tables import event_dead_letters, outbox
 from atlas.runtime import Runtime
 
@@ -257,3 +257,41 @@ async def test_readyz_is_degraded_but_writes_land_when_redis_is_unreachable(make
             metrics = (await http.get("/metrics")).text
             assert "atlas_events_outbox_depth" in metrics
             assert "atlas_events_bus_errors_total" in metrics
+
+
+async def test_replay_after_a_restart_reads_what_the_stream_no_longer_holds_from_the_ledger(
+    bridge_settings: Settings, start_runtime: Any, scratch_tables: None
+) -> None:
+    applied: list[int] = []
+
+    async def handle(conn: AsyncConnection, entries: list[Any]) -> None:
+        applied.extend(e.seq for e in entries)
+
+    def setup(runtime: Runtime) -> None:
+        register_projection(runtime, "seen", handle)
+
+    first = await start_runtime(bridge_settings, setup=setup)
+    await emit_events(first, "0xaaa", 6)
+
+    async def offset_is(runtime: Runtime, seq: int) -> Any:
+        async def check() -> bool:
+            async with runtime.db.read() as conn:
+                return await repo.read_offset(conn, "seen") == seq
+
+        return check
+
+    await wait_until(await offset_is(first, 5))
+    await first.stop()
+    bus = first.services["bus"]
+    if bus.durable:  # make Redis forget the ledger stream, as a trim would
+        await bus.redis.delete(bus.key("ledger"))
+    second = await start_runtime(bridge_settings, setup=setup)
+    await reset_projection(second, "seen", 2)
+    await wait_until(await offset_is(second, 5))
+    assert applied == [0, 1, 2, 3, 4, 5, 2, 3, 4, 5]
+    # driven directly (``atlas events replay --drive``), through the same runner
+    await reset_projection(second, "seen", 4)
+    await drive_projection(second, second.services["bus"], "seen")
+    async with second.db.read() as conn:
+        assert await repo.read_offset(conn, "seen") == 5
+    assert applied[10:12] == [4, 5]
