@@ -86,10 +86,13 @@ class TimedLedger:
         self.appended: dict[str, float] = {}
         self.done = asyncio.Event()
         self.expect = 0
+        self.busy = 0.0  # seconds spent inside the ledger's append
 
     async def append(self, items: Sequence[Any]) -> list[Any]:
+        start = time.perf_counter()
         result: list[Any] = await self.writer.append(items)
         now = time.perf_counter()
+        self.busy += now - start
         for item in items:
             self.appended.setdefault(item.event_id, now)
         if self.expect and len(self.appended) >= self.expect:
@@ -121,7 +124,10 @@ async def run_phase(settings: Settings, phase: str, n: int, seconds: float) -> d
             await runtime.start()
             await asyncio.wait_for(ledger.done.wait(), 600)
             elapsed = time.perf_counter() - t0
-            return {"events": n, "seconds": round(elapsed, 3), "events_per_s": round(n / elapsed)}
+            return {
+                "events": n, "seconds": round(elapsed, 3), "events_per_s": round(n / elapsed),
+                "ledger_append_share": round(ledger.busy / elapsed, 2),
+            }
         await runtime.start()
         if phase == "sustained":
             ledger.expect = n
@@ -134,6 +140,7 @@ async def run_phase(settings: Settings, phase: str, n: int, seconds: float) -> d
             return {
                 "events": n, "seconds": round(elapsed, 3), "events_per_s": round(n / elapsed),
                 "write_only_events_per_s": round(n / t_written),
+                "ledger_append_share": round(ledger.busy / elapsed, 2),
             }
         # lag: 10 events every 10 ms
         committed: dict[str, float] = {}
