@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from atlas.client.auth import sign_in
 from social_helpers import ledger_entries, projection_caught_up, wait_for
+
+from atlas.client.auth import sign_in
 
 
 async def test_clients_cannot_award_points(app: Any, client: httpx.AsyncClient) -> None:
