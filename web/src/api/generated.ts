@@ -3,6 +3,26 @@
 /* eslint-disable */
 import { request, type RequestOptions } from "./runtime";
 
+export type AvatarStored = {
+  avatar_url: string;
+  sha256: string;
+};
+
+export type Award = {
+  points: number;
+  reason: string;
+  rule_version: number;
+  /** Ledger seq of the POINTS_AWARDED entry. */
+  seq: number;
+  /** Ledger seq of the entry that caused the award. */
+  source_seq: number | null;
+};
+
+export type Body_put_avatar_v1_users_me_avatar_put = {
+  /** The image. */
+  file: string;
+};
+
 export type ChallengeRequest = {
   /** EVM address (any case) or base58 Solana public key. */
   address: string;
@@ -21,6 +41,34 @@ export type ChallengeResponse = {
   /** The complete EIP-4361 (or CAIP-122) text for the wallet to sign. */
   message: string;
   nonce: string;
+};
+
+export type Coherence = {
+  score: number;
+  trust_level: string;
+};
+
+export type CoherenceExplanation = {
+  /** The ledger entry the score reflects; null before the first. */
+  as_of_seq: number | null;
+  as_of_timestamp: string | null;
+  formula_version: number;
+  registered_seq: number | null;
+  score: number;
+  terms: ExplainTerm[];
+  /** UNKNOWN, VERIFIED, TRUSTED or AUTHORITY (docs/coherence.md). */
+  trust_level: string;
+  wallet: string;
+};
+
+export type CoherenceScore = {
+  /** The ledger entry the score reflects; null before the first. */
+  as_of_seq: number | null;
+  formula_version: number;
+  score: number;
+  /** UNKNOWN, VERIFIED, TRUSTED or AUTHORITY (docs/coherence.md). */
+  trust_level: string;
+  wallet: string;
 };
 
 export type ConnectWalletRequest = {
@@ -89,6 +137,17 @@ export type EntryOut = {
   timestamp: string;
 };
 
+export type ExplainTerm = {
+  cap: number;
+  /** How many facts the term counted, before its cap. */
+  count: number;
+  name: string;
+  /** The ledger entries behind the term. */
+  seqs: number[];
+  /** Signed contribution to the score. */
+  value: number;
+};
+
 export type HTTPValidationError = {
   detail?: ValidationError[];
 };
@@ -127,6 +186,14 @@ export type PendingOut = {
   status?: "pending";
 };
 
+export type Points = {
+  awards: Award[];
+  balance: number;
+  /** Pass as ?after= for the next page; null on the last one. */
+  next_after: number | null;
+  wallet: string;
+};
+
 export type PrekeyBundleOut = {
   binding_signature: string;
   device_id: string;
@@ -148,6 +215,13 @@ export type PrekeysOut = {
 export type PrekeysRequest = {
   one_time_prekeys?: OneTimePrekeyIn[];
   signed_prekey?: SignedPrekeyIn | null;
+};
+
+export type ProfileUpdate = {
+  /** At most 280 characters; "" clears it. */
+  bio?: string | null;
+  /** 1–50 characters after NFC. */
+  display_name?: string | null;
 };
 
 export type PublicKeyOut = {
@@ -186,9 +260,39 @@ export type PutDeviceResponse = {
   wallet: string;
 };
 
+export type ReferralCode = {
+  code: string;
+  display_name: string | null;
+  link: string;
+  wallet: string;
+};
+
+export type ReferralNode = {
+  accepted_at: string;
+  accepted_seq: number;
+  activated: boolean;
+  activated_at: string | null;
+  activated_seq: number | null;
+  depth: number;
+  display_name: string | null;
+  referral_count: number;
+  referrer: string;
+  wallet: string;
+};
+
 export type ReferralOutcome = {
   accepted: boolean;
   reason: string | null;
+};
+
+export type ReferralTree = {
+  activated_count: number;
+  counts_by_depth: Record<string, Record<string, number>>;
+  depth: number;
+  items: ReferralNode[];
+  next_cursor: string | null;
+  referral_count: number;
+  wallet: string;
 };
 
 export type RefreshRequest = {
@@ -231,6 +335,19 @@ export type TokenResponse = {
   refresh_token: string;
   session_id: string;
   token_type?: string;
+  wallet: string;
+};
+
+export type UserProfile = {
+  avatar_url: string | null;
+  bio: string | null;
+  coherence: Coherence;
+  created_at: string;
+  display_name: string | null;
+  genesis_points: number;
+  referral_code: string | null;
+  referral_count: number;
+  referral_link: string | null;
   wallet: string;
 };
 
@@ -292,6 +409,11 @@ export function deleteSession(sessionId: string, options?: RequestOptions): Prom
   return request("DELETE", `/v1/auth/sessions/${encodeURIComponent(String(sessionId))}`, { ...options });
 }
 
+/** GET /v1/coherence/{wallet} — A wallet's coherence score (0–10000) and trust level. Public. */
+export function getCoherence(wallet: string, options?: RequestOptions): Promise<CoherenceScore> {
+  return request("GET", `/v1/coherence/${encodeURIComponent(String(wallet))}`, { ...options });
+}
+
 /** PUT /v1/devices/{device_id} — Register or re-upload a device's public keys. Authenticated: the caller's own device only. */
 export function putDevice(deviceId: string, body: PutDeviceRequest, options?: RequestOptions): Promise<PutDeviceResponse> {
   return request("PUT", `/v1/devices/${encodeURIComponent(String(deviceId))}`, { json: body, ...options });
@@ -305,6 +427,11 @@ export function revokeDevice(deviceId: string, options?: RequestOptions): Promis
 /** POST /v1/devices/{device_id}/prekeys — Add one-time prekeys and/or rotate the signed prekey. Authenticated: the device's owner only. */
 export function addPrekeys(deviceId: string, body: PrekeysRequest, options?: RequestOptions): Promise<PrekeysOut> {
   return request("POST", `/v1/devices/${encodeURIComponent(String(deviceId))}/prekeys`, { json: body, ...options });
+}
+
+/** GET /v1/explain/coherence/{wallet} — Each term of a wallet's coherence score and the ledger entries behind it. Public. */
+export function explainCoherence(wallet: string, options?: RequestOptions): Promise<CoherenceExplanation> {
+  return request("GET", `/v1/explain/coherence/${encodeURIComponent(String(wallet))}`, { ...options });
 }
 
 /** GET /v1/genesis/checkpoint — The latest signed checkpoint (C2SP tlog-checkpoint, signed-note Ed25519). Public. */
@@ -352,6 +479,41 @@ export function getPublicKey(options?: RequestOptions): Promise<PublicKeyOut> {
   return request("GET", `/v1/genesis/public-key`, { ...options });
 }
 
+/** GET /v1/points/{wallet} — A wallet's Genesis Points balance and every award behind it. Public. */
+export function getPoints(wallet: string, query?: { after?: number; limit?: number }, options?: RequestOptions): Promise<Points> {
+  return request("GET", `/v1/points/${encodeURIComponent(String(wallet))}`, { query, ...options });
+}
+
+/** GET /v1/referrals/{code} — Who owns a referral code (case-insensitive). Public; failed lookups are rate limited per address. */
+export function getReferralCode(code: string, options?: RequestOptions): Promise<ReferralCode> {
+  return request("GET", `/v1/referrals/${encodeURIComponent(String(code))}`, { ...options });
+}
+
+/** GET /v1/users/me — The caller's own profile. Authenticated: the caller's own account. */
+export function getMe(options?: RequestOptions): Promise<UserProfile> {
+  return request("GET", `/v1/users/me`, { ...options });
+}
+
+/** PATCH /v1/users/me — Edit the caller's display name and bio. Authenticated: the caller's own profile only. */
+export function patchMe(body: ProfileUpdate, options?: RequestOptions): Promise<UserProfile> {
+  return request("PATCH", `/v1/users/me`, { json: body, ...options });
+}
+
+/** PUT /v1/users/me/avatar — Upload the caller's avatar (multipart field `file`). Authenticated: the caller's own avatar only. */
+export function putAvatar(body: FormData, options?: RequestOptions): Promise<AvatarStored> {
+  return request("PUT", `/v1/users/me/avatar`, { form: body, ...options });
+}
+
+/** GET /v1/users/{wallet} — A public profile with its referral count, Genesis Points and coherence. Public. */
+export function getUser(wallet: string, options?: RequestOptions): Promise<UserProfile> {
+  return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}`, { ...options });
+}
+
+/** GET /v1/users/{wallet}/avatar — A user's avatar image (WebP), with ETag; 304 on a matching If-None-Match. Public. */
+export function getAvatar(wallet: string, options?: RequestOptions): Promise<unknown> {
+  return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/avatar`, { ...options });
+}
+
 /** GET /v1/users/{wallet}/devices — A wallet's active devices with their keys and binding signatures. Public. */
 export function listDevices(wallet: string, options?: RequestOptions): Promise<DeviceListOut> {
   return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices`, { ...options });
@@ -360,6 +522,11 @@ export function listDevices(wallet: string, options?: RequestOptions): Promise<D
 /** GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle — A device's prekey bundle with at most one one-time prekey, never handed out twice. Public. */
 export function prekeyBundle(wallet: string, deviceId: string, options?: RequestOptions): Promise<PrekeyBundleOut> {
   return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices/${encodeURIComponent(String(deviceId))}/prekey-bundle`, { ...options });
+}
+
+/** GET /v1/users/{wallet}/referrals — The referral tree below a user (depth ≤ 3), with activation status and counts. Public. */
+export function getReferrals(wallet: string, query?: { depth?: number; limit?: number; cursor?: string | null }, options?: RequestOptions): Promise<ReferralTree> {
+  return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/referrals`, { query, ...options });
 }
 
 /** Every operation by `METHOD /path`, for tests and tooling. */
@@ -374,9 +541,11 @@ export const operations = {
   "GET /v1/auth/session": "currentSession",
   "GET /v1/auth/sessions": "listSessions",
   "DELETE /v1/auth/sessions/{session_id}": "deleteSession",
+  "GET /v1/coherence/{wallet}": "getCoherence",
   "PUT /v1/devices/{device_id}": "putDevice",
   "DELETE /v1/devices/{device_id}": "revokeDevice",
   "POST /v1/devices/{device_id}/prekeys": "addPrekeys",
+  "GET /v1/explain/coherence/{wallet}": "explainCoherence",
   "GET /v1/genesis/checkpoint": "getCheckpoint",
   "GET /v1/genesis/entries": "listEntries",
   "GET /v1/genesis/entries/{seq}": "getEntry",
@@ -386,6 +555,14 @@ export const operations = {
   "GET /v1/genesis/proof/consistency": "getConsistencyProof",
   "GET /v1/genesis/proof/inclusion": "getInclusionProof",
   "GET /v1/genesis/public-key": "getPublicKey",
+  "GET /v1/points/{wallet}": "getPoints",
+  "GET /v1/referrals/{code}": "getReferralCode",
+  "GET /v1/users/me": "getMe",
+  "PATCH /v1/users/me": "patchMe",
+  "PUT /v1/users/me/avatar": "putAvatar",
+  "GET /v1/users/{wallet}": "getUser",
+  "GET /v1/users/{wallet}/avatar": "getAvatar",
   "GET /v1/users/{wallet}/devices": "listDevices",
   "GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle": "prekeyBundle",
+  "GET /v1/users/{wallet}/referrals": "getReferrals",
 } as const;
