@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.ledger import merkle
@@ -125,7 +125,10 @@ async def get_nodes(conn: AsyncConnection, keys: Sequence[tuple[int, int]]) -> d
             out[(0, row.seq)] = merkle.leaf_hash(LedgerEntry.from_row(row).canonical_body())
     if inner:
         c = ledger_nodes.c
-        rows = await conn.execute(select(c.level, c.idx, c.hash).where(tuple_(c.level, c.idx).in_(inner)))
+        # OR of primary-key equalities: both SQLite and PostgreSQL turn it into index lookups
+        # (SQLite answers a row-value IN (VALUES …) with a full table scan).
+        cond = or_(*(and_(c.level == lvl, c.idx == idx) for lvl, idx in inner))
+        rows = await conn.execute(select(c.level, c.idx, c.hash).where(cond))
         for r in rows:
             out[(r.level, r.idx)] = bytes(r.hash)
     return out
