@@ -138,7 +138,8 @@ async def get_nodes(conn: AsyncConnection, keys: Sequence[tuple[int, int]]) -> d
             params += (lvl, idx)
         sql = "SELECT level, idx, hash FROM ledger_nodes WHERE " + " OR ".join(terms)  # noqa: S608 - placeholders only
         for node in (await conn.exec_driver_sql(sql, tuple(params))).all():
-            out[(int(node[0]), int(node[1]))] = bytes(node[2])
+            level, index, digest = tuple(node)
+            out[(int(level), int(index))] = bytes(digest)
     return out
 
 
