@@ -39,7 +39,7 @@ class LedgerComponent:
     async def start(self, runtime: Runtime) -> None:
         try:
             await self.checkpoint_now()  # the empty tree, or growth while no server ran
-        except Exception as exc:  # a database that is down must not stop the process; the loop retries
+        except Exception as exc:  # a database that is down at start is /readyz's to report
             log.warning("checkpoint_failed", error=type(exc).__name__)
         self._task = asyncio.create_task(self._run(), name="ledger-checkpointer")
 
