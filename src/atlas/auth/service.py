@@ -214,12 +214,9 @@ async def complete_sign_in(
     await emit(
         conn, [Login(actor=verified.wallet, chain=verified.chain, session_hash=session_hash(tokens.session_id))], at=now
     )
-    return SignIn(
-        tokens=tokens,
-        profile_exists=await profile_exists(conn, verified.wallet),
-        registered=registered,
-        referral=referral,
-    )
+    # A brand-new account has no display name yet: no need to ask.
+    has_profile = False if registered else await profile_exists(conn, verified.wallet)
+    return SignIn(tokens=tokens, profile_exists=has_profile, registered=registered, referral=referral)
 
 
 async def _accept_referral(conn: AsyncConnection, *, invitee: str, code: str, at: datetime) -> ReferralResult:
