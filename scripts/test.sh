@@ -26,9 +26,26 @@ run_pytest() {
 
 run_pytest embedded -m "not e2e"
 run_pytest real -m "not e2e"
-if ls tests/e2e/test_*.py >/dev/null 2>&1; then run_pytest browser -m e2e tests/e2e; fi
+if ls tests/e2e/test_*.py >/dev/null 2>&1; then
+  if [ ! -x /usr/bin/chromium ]; then
+    step "installing Debian's chromium for the browser tests"
+    if [ "$(id -u)" -eq 0 ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || status=1
+    else
+      echo "chromium is missing and this user cannot apt-get install it"; status=1
+    fi
+  fi
+  run_pytest browser -m e2e tests/e2e
+fi
 
 echo
-echo "=== summary"
+echo "=== summary (what ran)"
 for s in "${summary[@]}"; do echo "  $s"; done
+passed=0; failed=0
+for s in "${summary[@]}"; do
+  p=$(grep -oE '[0-9]+ passed' <<<"$s" | grep -oE '[0-9]+' || true); passed=$((passed + ${p:-0}))
+  f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$s" | awk '{n += $1} END {print n + 0}'); failed=$((failed + f))
+done
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "total: $passed passed, $failed failed"
 exit $status
