@@ -8,7 +8,6 @@ from atlas.auth import service
 from atlas.auth.component import auth_state
 from atlas.auth.deps import AuthRuntime, CurrentSession, as_utc
 from atlas.auth.errors import RefreshRejected
-from atlas.auth.nonces import DatabaseNonceStore
 from atlas.auth.repository import SessionRow
 from atlas.auth.schemas import (
     ChallengeRequest,
@@ -65,11 +64,10 @@ async def challenge(body: ChallengeRequest, request: Request, runtime: AuthRunti
     state = auth_state(runtime)
     wallet_key = body.address.lower() if body.address.startswith("0x") else body.address
     await state.limiter.check("challenge", client=_client(request), wallet=wallet_key)
-    now = runtime.clock.now()
-    async with runtime.db.write() as conn:
-        issued = await service.create_challenge(
-            conn, state.nonces, runtime.settings, address=body.address, chain_id=body.chain_id, chain=body.chain, now=now
-        )
+    issued, record = service.make_challenge(
+        runtime.settings, address=body.address, chain_id=body.chain_id, chain=body.chain, now=runtime.clock.now()
+    )
+    await state.writer.store_challenge(record)
     return ChallengeResponse(
         message=issued.message,
         nonce=issued.nonce,
@@ -92,24 +90,9 @@ async def connect_wallet(body: ConnectWalletRequest, request: Request, runtime: 
     now = runtime.clock.now()
     verified = await verify_sign_in(body.message, body.signature, settings=runtime.settings, now=now, rpc=state.rpc)
     await state.limiter.check("connect", wallet=verified.wallet)
-    in_db = isinstance(state.nonces, DatabaseNonceStore)
-    if not in_db:
-        # Redis: spent before the database transaction (a failed commit burns the nonce, never reuses it).
-        async with runtime.db.read() as conn:
-            await service.spend_nonce(conn, state.nonces, verified, now=now)
-    async with runtime.db.write() as conn:
-        if in_db:
-            await service.spend_nonce(conn, state.nonces, verified, now=now)
-        result = await service.complete_sign_in(
-            conn,
-            runtime.settings,
-            runtime.secrets.secret_key,
-            verified,
-            referral_code=body.referral_code,
-            now=now,
-            user_agent=request.headers.get("user-agent"),
-        )
-    runtime.committed()
+    result = await state.writer.sign_in(
+        verified, referral_code=body.referral_code, user_agent=request.headers.get("user-agent")
+    )
     referral = (
         None if result.referral is None else ReferralOutcome(accepted=result.referral.accepted, reason=result.referral.reason)
     )

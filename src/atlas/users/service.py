@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,3 +54,37 @@ async def register_if_new(conn: AsyncConnection, *, wallet: str, chain: str, at:
 async def profile_exists(conn: AsyncConnection, wallet: str) -> bool:
     """True once the account has a display name."""
     return await repository.profile_exists(conn, wallet)
+
+
+@dataclass(frozen=True)
+class Registrations:
+    created: set[str]  # wallets this call created
+    events: list[UserRegistered]  # theirs, for the caller to emit (one outbox INSERT per batch)
+    profiles: dict[str, bool]  # wallet → profile_exists, for the accounts that existed before
+
+
+async def register_many(conn: AsyncConnection, accounts: list[tuple[str, str]], *, at: datetime) -> Registrations:
+    """Bulk :func:`register_if_new` for ``(wallet, chain)`` pairs (first chain wins per wallet).
+
+    The rare referral-code collision falls back to the one-by-one path (which emits its own event).
+    """
+    chains: dict[str, str] = {}
+    for wallet, chain in accounts:
+        chains.setdefault(wallet, chain)
+    known = await repository.existing(conn, list(chains))
+    fresh = {w: c for w, c in chains.items() if w not in known}
+    codes = {w: new_referral_code() for w in fresh}
+    rows: list[dict[str, object]] = [
+        {"wallet": w, "chain": c, "created_at": at, "updated_at": at, "referral_code": codes[w]}
+        for w, c in fresh.items()
+    ]
+    created = await repository.insert_many_if_absent(conn, rows)
+    events = [UserRegistered(actor=w, chain=fresh[w], referral_code=codes[w]) for w in fresh if w in created]
+    for wallet in fresh:
+        if wallet in created:
+            continue
+        if await register_if_new(conn, wallet=wallet, chain=fresh[wallet], at=at):
+            created.add(wallet)
+        else:  # registered concurrently by another transaction
+            known[wallet] = await repository.profile_exists(conn, wallet)
+    return Registrations(created=created, events=events, profiles=known)
