@@ -176,3 +176,23 @@ async def test_twenty_concurrent_submissions_yield_one_session(flow: Flow, accou
     assert statuses.count(200) == 1, [r.text for r in responses]
     assert all(r.json()["code"] == "nonce_reused" for r in responses if r.status_code != 200)
     assert await flow.session_count() == 1
+
+
+async def test_mixed_concurrent_batch_gets_each_outcome_right(flow: Flow) -> None:
+    alice, bob, mallory = Account.create(), Account.create(), Account.create()
+    a_msg, a_sig = await flow.signed(alice)
+    b_msg, b_sig = await flow.signed(bob)
+    a_nonce = parse_siwe_message(a_msg).nonce
+    m_msg, m_sig = await flow.signed(mallory, nonce=a_nonce)  # Mallory tries Alice's nonce
+    results = await asyncio.gather(
+        flow.connect(m_msg, m_sig),
+        flow.connect(a_msg, a_sig),
+        flow.connect(b_msg, b_sig),
+        flow.connect(b_msg, b_sig),
+        flow.connect(a_msg, a_sig),
+    )
+    assert_rejected(results[0], 401, "nonce_address_mismatch")
+    ok = [r for r in results if r.status_code == 200]
+    assert sorted(r.json()["wallet"] for r in ok) == sorted([alice.address.lower(), bob.address.lower()])
+    assert sorted(r.json()["code"] for r in results[1:] if r.status_code != 200) == ["nonce_reused", "nonce_reused"]
+    assert await flow.session_count() == 2
