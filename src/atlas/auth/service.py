@@ -6,6 +6,7 @@ raising on reuse, because the family's revocation must be committed before the 4
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ from atlas.auth.verify import STATEMENT
 from atlas.config import Settings
 from atlas.kit.clock import rfc3339
 from atlas.referrals.service import ReferralResult, accept_at_signup
+
+
+_RE_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,8 @@ def resolve_chain(settings: Settings, address: str, chain_id: int | None, chain:
         chain_id = settings.chain_ids[0]
     if chain_id not in settings.chain_ids:
         raise ChainNotAllowed(f"Chain id {chain_id} is not accepted here.")
-    if len(address) != 42 or not address.startswith("0x"):
+    if not _RE_EVM_ADDRESS.fullmatch(address):
         raise AddressInvalid("An EVM address is 0x followed by 40 hex digits.")
-    try:
-        int(address[2:], 16)
-    except ValueError:
-        raise AddressInvalid("An EVM address is 0x followed by 40 hex digits.") from None
     return to_checksum_address(address), f"eip155:{chain_id}"
 
 

@@ -154,6 +154,9 @@ async def test_malformed_json_and_wrong_content_type(client: httpx.AsyncClient) 
     [
         ({"address": "0x1234"}, 400, "address_invalid"),
         ({"address": "0x" + "g" * 40}, 400, "address_invalid"),
+        ({"address": "0x+" + "1" * 39}, 400, "address_invalid"),
+        ({"address": "0x1_" + "1" * 38}, 400, "address_invalid"),
+        ({"address": "0x" + "1" * 39 + "\u0661"}, 400, "address_invalid"),
         ({"address": "0x" + "11" * 20, "chain_id": 5}, 400, "chain_not_allowed"),
         ({"address": "0x" + "11" * 20, "chain": "eip155:10"}, 400, "chain_not_allowed"),
         ({"address": "0x" + "11" * 20, "chain": "cosmos:hub"}, 400, "chain_not_allowed"),
