@@ -25,7 +25,6 @@ from atlas.config import Settings
 from atlas.kit.clock import rfc3339
 from atlas.referrals.service import ReferralResult, accept_at_signup
 
-
 _RE_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
