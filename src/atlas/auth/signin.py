@@ -125,17 +125,18 @@ async def complete_sign_ins(
 
 
 class AuthWriter:
-    """Per-process batchers for challenge nonces and sign-ins."""
+    """One per process: challenges and sign-ins waiting together share one write transaction."""
 
     def __init__(self, runtime: Runtime, nonces: NonceStore) -> None:
         self.runtime = runtime
         self.nonces = nonces
-        self._challenges: Batcher[IssuedNonce, None] = Batcher(self._write_challenges, name="auth-challenges")
-        self._sign_ins: Batcher[PendingSignIn, SignIn] = Batcher(self._write_sign_ins, name="auth-sign-ins")
+        self._batcher: Batcher[IssuedNonce | PendingSignIn, SignIn | None] = Batcher(
+            self._write, name="auth-writer"
+        )
 
     async def store_challenge(self, issued: IssuedNonce) -> None:
         if self.nonces.in_database:
-            await self._challenges.submit(issued)
+            await self._batcher.submit(issued)
         else:
             await self.nonces.issue(None, [issued])
 
@@ -148,22 +149,26 @@ class AuthWriter:
             if outcome != "ok":
                 raise nonce_error(outcome)
             spent = True
-        return await self._sign_ins.submit(PendingSignIn(verified, referral_code, user_agent, spent))
+        result = await self._batcher.submit(PendingSignIn(verified, referral_code, user_agent, spent))
+        assert result is not None  # noqa: S101 - sign-in items always produce a SignIn
+        return result
 
     async def stop(self) -> None:
-        await self._challenges.stop()
-        await self._sign_ins.stop()
+        await self._batcher.stop()
 
-    async def _write_challenges(self, items: list[IssuedNonce]) -> list[None | Exception]:
-        async with self.runtime.db.write() as conn:
-            await self.nonces.issue(conn, items)
-        return [None] * len(items)
-
-    async def _write_sign_ins(self, items: list[PendingSignIn]) -> list[SignIn | Exception]:
+    async def _write(self, items: list[IssuedNonce | PendingSignIn]) -> list[SignIn | None | Exception]:
+        challenges = [i for i in items if isinstance(i, IssuedNonce)]
+        pending = [i for i in items if isinstance(i, PendingSignIn)]
         now = self.runtime.clock.now()
+        signed: list[SignIn | Exception] = []
         async with self.runtime.db.write() as conn:
-            results = await complete_sign_ins(
-                conn, self.runtime.settings, self.runtime.secrets.secret_key, self.nonces, items, now=now
-            )
-        self.runtime.committed()
-        return results
+            if challenges:
+                await self.nonces.issue(conn, challenges)
+            if pending:
+                signed = await complete_sign_ins(
+                    conn, self.runtime.settings, self.runtime.secrets.secret_key, self.nonces, pending, now=now
+                )
+        if pending:
+            self.runtime.committed()
+        answers = iter(signed)
+        return [next(answers) if isinstance(i, PendingSignIn) else None for i in items]

@@ -71,20 +71,21 @@ async def register_many(conn: AsyncConnection, accounts: list[tuple[str, str]], 
     chains: dict[str, str] = {}
     for wallet, chain in accounts:
         chains.setdefault(wallet, chain)
-    known = await repository.existing(conn, list(chains))
-    fresh = {w: c for w, c in chains.items() if w not in known}
-    codes = {w: new_referral_code() for w in fresh}
+    codes = {w: new_referral_code() for w in chains}
     rows: list[dict[str, object]] = [
         {"wallet": w, "chain": c, "created_at": at, "updated_at": at, "referral_code": codes[w]}
-        for w, c in fresh.items()
+        for w, c in chains.items()
     ]
+    # Existing accounts make their row a no-op (ON CONFLICT DO NOTHING): one statement either way.
     created = await repository.insert_many_if_absent(conn, rows)
-    events = [UserRegistered(actor=w, chain=fresh[w], referral_code=codes[w]) for w in fresh if w in created]
-    for wallet in fresh:
-        if wallet in created:
-            continue
-        if await register_if_new(conn, wallet=wallet, chain=fresh[wallet], at=at):
-            created.add(wallet)
-        else:  # registered concurrently by another transaction
-            known[wallet] = await repository.profile_exists(conn, wallet)
+    known = await repository.existing(conn, [w for w in chains if w not in created])
+    for wallet in chains:
+        # Neither created nor existing: the referral code collided with another account's.
+        if wallet not in created and wallet not in known:
+            if await register_if_new(conn, wallet=wallet, chain=chains[wallet], at=at):
+                created.add(wallet)
+                codes.pop(wallet)  # register_if_new emitted its own event
+            else:
+                known[wallet] = await repository.profile_exists(conn, wallet)
+    events = [UserRegistered(actor=w, chain=chains[w], referral_code=codes[w]) for w in chains if w in created and w in codes]
     return Registrations(created=created, events=events, profiles=known)
