@@ -161,7 +161,11 @@ async def bench_inprocess(total: int, concurrency: int, data_dir: Path) -> dict[
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
             await _sign_ins(http, 50, concurrency)  # warm-up
-            return await _sign_ins(http, total, concurrency)
+            batcher = app.state.runtime.services["auth"].writer._batcher
+            batches0, items0 = batcher.batches, batcher.items
+            result = await _sign_ins(http, total, concurrency)
+            result["mean_write_batch"] = round((batcher.items - items0) / max(1, batcher.batches - batches0), 1)
+            return result
 
 
 async def bench_server(total: int, concurrency: int, data_dir: Path) -> dict[str, Any]:

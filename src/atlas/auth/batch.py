@@ -30,6 +30,8 @@ class Batcher(Generic[T, R]):
         self._name = name
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # how many handler calls; items / batches is the mean batch size
+        self.items = 0
 
     def _ensure_started(self) -> asyncio.Queue[tuple[T, asyncio.Future[R]]]:
         if self._queue is None or self._task is None or self._task.done():
@@ -65,6 +67,8 @@ class Batcher(Generic[T, R]):
                 await self._process(live)
 
     async def _process(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        self.batches += 1
+        self.items += len(batch)
         try:
             results = await self._handler([item for item, _ in batch])
         except Exception as exc:  # the batch as a whole failed: isolate the culprit
