@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from limits import RateLimitItem, parse
@@ -31,7 +32,7 @@ class MemoryMovingWindow:
     """Exact moving window: per key, the times of the last ``amount`` hits. O(1) amortised per hit;
     keys idle for a whole window are dropped by a sweep that runs at most once per window."""
 
-    def __init__(self, amount: int, window: float, clock: object = time.monotonic) -> None:
+    def __init__(self, amount: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.amount = amount
         self.window = window
         self._now = clock
@@ -45,7 +46,7 @@ class MemoryMovingWindow:
             del self._hits[key]
 
     async def hit(self, key: str) -> float | None:
-        now: float = self._now()  # type: ignore[operator]  # a zero-argument callable returning seconds
+        now = self._now()
         if now >= self._next_sweep:
             self._sweep(now)
         hits = self._hits.get(key)

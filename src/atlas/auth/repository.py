@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,15 +44,15 @@ async def sweep_nonces(conn: AsyncConnection, *, before: datetime) -> None:
 # -- sessions --------------------------------------------------------------------------------------
 
 
-def _session(row: object) -> SessionRow:
+def _session(row: Any) -> SessionRow:  # a SQLAlchemy Row: attributes are per query
     return SessionRow(
-        id=row.id,  # type: ignore[attr-defined]  # SQLAlchemy Row attributes are dynamic
-        wallet=row.wallet,  # type: ignore[attr-defined]
-        chain=row.chain,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        last_used_at=row.last_used_at,  # type: ignore[attr-defined]
-        expires_at=row.expires_at,  # type: ignore[attr-defined]
-        revoked_at=row.revoked_at,  # type: ignore[attr-defined]
+        id=row.id,
+        wallet=row.wallet,
+        chain=row.chain,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
     )
 
 
