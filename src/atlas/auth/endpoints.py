@@ -113,6 +113,9 @@ async def connect_wallet(body: ConnectWalletRequest, request: Request, runtime: 
 async def refresh(body: RefreshRequest, request: Request, runtime: AuthRuntime) -> TokenResponse:
     state = auth_state(runtime)
     await state.limiter.check("refresh", client=_client(request))
+    async with runtime.db.read() as conn:
+        owner = await service.refresh_owner(conn, body.refresh_token)
+    await state.limiter.check("refresh", wallet=owner)
     now = runtime.clock.now()
     async with runtime.db.write() as conn:
         outcome = await service.refresh(

@@ -146,6 +146,18 @@ async def find_refresh_token(conn: AsyncConnection, token_hash: str) -> tuple[st
     return None if row is None else (str(row.session_id), row.spent_at)
 
 
+async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | None:
+    """The wallet a refresh token belongs to (spent or not), for its per-wallet rate limit."""
+    row = (
+        await conn.execute(
+            select(auth_sessions.c.wallet)
+            .select_from(auth_refresh_tokens.join(auth_sessions))
+            .where(auth_refresh_tokens.c.token_hash == token_hash)
+        )
+    ).first()
+    return None if row is None else str(row.wallet)
+
+
 # -- bulk forms for group commit -------------------------------------------------------------------
 
 

@@ -133,6 +133,10 @@ async def accept_referral(conn: AsyncConnection, *, invitee: str, code: str, at:
         return ReferralResult(accepted=False, reason="referral_failed")
 
 
+async def refresh_owner(conn: AsyncConnection, refresh_token: str) -> str | None:
+    return await repository.refresh_token_wallet(conn, hash_token(refresh_token))
+
+
 async def refresh(
     conn: AsyncConnection, settings: Settings, key: bytes, *, refresh_token: str, now: datetime
 ) -> RefreshOutcome:
