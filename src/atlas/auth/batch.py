@@ -70,18 +70,26 @@ class Batcher(Generic[T, R]):
         self.batches += 1
         self.items += len(batch)
         try:
-            results = await self._handler([item for item, _ in batch])
-        except Exception as exc:  # the batch as a whole failed: isolate the culprit
-            if len(batch) == 1:
-                results = [exc]
-            else:
-                for single in batch:
-                    await self._process([single])
-                return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            try:
+                results = await self._handler([item for item, _ in batch])
+            except Exception as exc:  # the batch as a whole failed: isolate the culprit
+                if len(batch) == 1:
+                    results = [exc]
+                else:
+                    for single in batch:
+                        await self._process([single])
+                    return
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        except BaseException as exc:
+            # Never leave a caller waiting forever: shutdown (CancelledError) or a handler bug.
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shutting down"))
+            if not isinstance(exc, Exception):
+                raise

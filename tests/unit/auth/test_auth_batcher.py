@@ -65,3 +65,32 @@ async def test_lone_request_is_written_at_once_and_stop_fails_waiters() -> None:
     with pytest.raises(RuntimeError):
         await queued
     first.cancel()
+
+
+async def test_a_handler_bug_fails_the_callers_instead_of_hanging_them() -> None:
+    async def handler(items: list[int]) -> list[int | Exception]:
+        return []  # wrong length
+
+    batcher: Batcher[int, int] = Batcher(handler)
+    with pytest.raises(ValueError, match="zip"):
+        await asyncio.wait_for(batcher.submit(1), timeout=5)
+    # The batcher keeps serving afterwards.
+    with pytest.raises(ValueError, match="zip"):
+        await asyncio.wait_for(batcher.submit(2), timeout=5)
+    await batcher.stop()
+
+
+async def test_stop_during_a_write_fails_its_callers() -> None:
+    started = asyncio.Event()
+
+    async def handler(items: list[int]) -> list[int | Exception]:
+        started.set()
+        await asyncio.sleep(60)
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(handler)
+    waiter = asyncio.create_task(batcher.submit(1))
+    await started.wait()
+    await batcher.stop()
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(waiter, timeout=5)
