@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from atlas.auth.siwe import SiweMessage, parse_siwe_message
 from atlas.auth.tables import auth_sessions
 from atlas.client.auth import sign_evm
+from atlas.events.repository import outbox_depth
 
 
 class Flow:
@@ -44,6 +47,25 @@ class Flow:
     async def session_count(self) -> int:
         async with self.app.state.runtime.db.read() as conn:
             return int((await conn.execute(select(func.count()).select_from(auth_sessions))).scalar_one())
+
+
+@pytest.fixture(autouse=True)
+async def _events_settle_before_teardown(app: Any) -> AsyncIterator[None]:
+    """Let the outbox drain into the ledger before the app stops.
+
+    Works around ledger/component.py's checkpointer loop, which uses ``asyncio.wait_for`` and on
+    Python 3.11 can swallow the cancellation of ``stop()`` when a ledger append wakes it at that very
+    moment (reported to the lead); sign-in bursts made that race likely at teardown.
+    """
+    yield
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while loop.time() < deadline:
+        async with app.state.runtime.db.read() as conn:
+            if await outbox_depth(conn) == (0, 0):
+                break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.05)  # the ledger's last wake-up is consumed
 
 
 @pytest.fixture
