@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from auth_helpers import Flow, assert_rejected
 from eth_account import Account
 
 from atlas.auth.siwe import parse_siwe_message
 from atlas.client.auth import sign_evm
 from atlas.kit.clock import rfc3339
-from conftest import Flow, assert_rejected
 
 
 def _at(delta_seconds: float) -> str:
