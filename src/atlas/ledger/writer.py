@@ -151,7 +151,9 @@ class LedgerWriter:
             if remaining <= 0:
                 return None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=min(remaining, 0.05))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                async with asyncio.timeout(min(remaining, 0.05)):
+                    await changed.wait()
 
     async def flush(self) -> None:
         """Wait until every queued append has been committed (or failed)."""
