@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 5 * 60
     checkpoint_interval_seconds: float = 1.0
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    # Chat (ATLAS_CHAT_*): envelope limits, stranger-request budget, socket queues.
+    chat_max_envelope_bytes: int = 256 * 1024
+    chat_max_payload_devices: int = 20
+    chat_requests_per_hour: int = 20
+    chat_send_queue: int = 1024
+    chat_auth_timeout_seconds: float = 10.0
+    chat_typing_ttl_seconds: int = 5
 
     @field_validator("chain_ids", mode="before")
     @classmethod
