@@ -85,17 +85,20 @@ async def test_requests_consent_and_blocking(client: httpx.AsyncClient) -> None:
 
 async def test_new_requests_are_rate_limited_per_hour(make_settings: Any) -> None:
     app = create_app(make_settings(chat_requests_per_hour=2))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
-            alice, _, _ = await _person(http)
-            peers = [(await _person(http, devices=0))[1] for _ in range(3)]
-            await alice.start(peers[0])
-            await alice.start(peers[1])
-            await alice.start(peers[0])  # an existing conversation is not a new request
-            with pytest.raises(ChatError) as limited:
-                await alice.start(peers[2])
-            assert limited.value.status == 429
-            assert limited.value.code == "request_rate_limited"
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http,
+    ):
+        alice, _, _ = await _person(http)
+        peers = [(await _person(http, devices=0))[1] for _ in range(3)]
+        await alice.start(peers[0])
+        await alice.start(peers[1])
+        await alice.start(peers[0])  # an existing conversation is not a new request
+        with pytest.raises(ChatError) as limited:
+            await alice.start(peers[2])
+        assert limited.value.status == 429
+        assert limited.value.code == "request_rate_limited"
 
 
 async def test_idempotency_devices_and_limits(client: httpx.AsyncClient) -> None:
