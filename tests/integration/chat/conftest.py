@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,21 +81,58 @@ class Server:
                 self.kill()
 
 
-@pytest.fixture
-def server_env(settings: Settings) -> dict[str, str]:
+def deployment_env(database_url: str, redis_url: str | None, namespace: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
     env.update(
         ATLAS_ENV="dev",
-        ATLAS_DATABASE_URL=settings.resolved_database_url,
-        ATLAS_REDIS_URL=settings.redis_url or DEFAULT_REDIS,
-        ATLAS_REDIS_NAMESPACE=settings.redis_namespace,
+        ATLAS_DATABASE_URL=database_url,
+        ATLAS_REDIS_URL=redis_url or DEFAULT_REDIS,
+        ATLAS_REDIS_NAMESPACE=namespace,
         ATLAS_SECRET_KEY=SECRET,
         ATLAS_LOG_KEY=LOG_KEY,
         ATLAS_PUBLIC_URL="http://127.0.0.1:8000",
         ATLAS_RATE_AUTH="10000/minute",
         ATLAS_LOG_LEVEL="WARNING",
+        # Short, so that the test of the auth deadline does not wait the contract's 10 s.
+        ATLAS_CHAT_AUTH_TIMEOUT_SECONDS="1",
     )
     return env
+
+
+@pytest.fixture
+def server_env(settings: Settings) -> dict[str, str]:
+    return deployment_env(settings.resolved_database_url, settings.redis_url, settings.redis_namespace)
+
+
+@pytest.fixture(scope="module")
+async def shared_server(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    """One server (and database) for a whole module whose tests use disjoint accounts: server start-up
+    dominates these tests' time on a busy 2-core machine."""
+    tmp = tmp_path_factory.mktemp("chat-shared")
+    backend = os.environ.get("ATLAS_TEST_BACKEND", "embedded")
+    pg_name = None
+    if backend == "real":
+        import asyncpg
+
+        pg_admin = os.environ.get("ATLAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+        pg_name = f"atlas_chat_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(pg_admin)
+        await conn.execute(f'CREATE DATABASE "{pg_name}" TEMPLATE "{template_database}"')
+        await conn.close()
+        url = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{pg_name}"
+        redis_url: str | None = DEFAULT_REDIS
+    else:
+        shutil.copyfile(template_database, tmp / "atlas.db")
+        url, redis_url = f"sqlite+aiosqlite:///{tmp / 'atlas.db'}", None
+    env = {**deployment_env(url, redis_url, f"atlas-chat-{uuid.uuid4().hex[:10]}"), "ATLAS_DATA_DIR": str(tmp / "data")}
+    server = Server(env=env, port=free_port(), log=tmp / "server.log")
+    await server.start()
+    yield server
+    server.stop()
+    if pg_name is not None:
+        conn = await asyncpg.connect(pg_admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        await conn.close()
 
 
 @pytest.fixture
@@ -101,23 +140,20 @@ async def spawn(server_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Cal
     """Start another server process of the same deployment (own data dir, shared DB/Redis/keys)."""
     servers: list[Server] = []
 
-    async def start(**overrides: str) -> Server:
-        n = len(servers)
-        env = {**server_env, "ATLAS_DATA_DIR": str(tmp_path / f"node{n}"), **overrides}
-        server = Server(env=env, port=free_port(), log=tmp_path / f"node{n}.log")
-        servers.append(server)
-        await server.start()
-        return server
+    async def start(count: int = 1) -> Any:
+        batch = []
+        for _ in range(count):
+            n = len(servers)
+            env = {**server_env, "ATLAS_DATA_DIR": str(tmp_path / f"node{n}")}
+            server = Server(env=env, port=free_port(), log=tmp_path / f"node{n}.log")
+            servers.append(server)
+            batch.append(server)
+        await asyncio.gather(*(s.start() for s in batch))
+        return batch[0] if count == 1 else batch
 
     yield start
     for server in servers:
         server.stop()
-
-
-@pytest.fixture
-async def server(spawn: Callable[..., Any]) -> Server:
-    started: Server = await spawn()
-    return started
 
 
 @dataclass
@@ -143,24 +179,32 @@ class Person:
 
 
 @pytest.fixture
-async def people(server: Server) -> AsyncIterator[Callable[..., Any]]:
-    """``await people(n_devices)`` → a signed-in Person with registered devices on ``server``."""
+async def people_on() -> AsyncIterator[Callable[[Server], Callable[..., Any]]]:
+    """``people_on(server)`` → ``await make(n_devices)``: a signed-in Person with registered devices."""
     made: list[Person] = []
 
-    async def make(n_devices: int = 1) -> Person:
-        http = httpx.AsyncClient(base_url=server.url, timeout=30)
-        signed = await sign_in(http)
-        devices = []
-        for _ in range(n_devices):
-            device = Device.generate(signed.wallet)
-            await register(http, device, signed.account, signed.headers)
-            devices.append(device)
-        person = Person(signed=signed, http=http, api=ChatApi(http, signed.headers), devices=devices)
-        made.append(person)
-        return person
+    def on(server: Server) -> Callable[..., Any]:
+        async def make(n_devices: int = 1) -> Person:
+            http = httpx.AsyncClient(base_url=server.url, timeout=30)
+            signed = await sign_in(http)
+            devices = []
+            for _ in range(n_devices):
+                device = Device.generate(signed.wallet)
+                await register(http, device, signed.account, signed.headers)
+                devices.append(device)
+            person = Person(signed=signed, http=http, api=ChatApi(http, signed.headers), devices=devices)
+            made.append(person)
+            return person
 
-    yield make
+        return make
+
+    yield on
     for person in made:
         for sock in person.sockets:
             await sock.close()
         await person.http.aclose()
+
+
+@pytest.fixture
+def people(server: Server, people_on: Callable[[Server], Callable[..., Any]]) -> Callable[..., Any]:
+    return people_on(server)

@@ -33,7 +33,7 @@ def _envelope(sender: Device, *recipients: Device, body: bytes = b"\x00opaque", 
     return make_envelope(sender.device_id, {d.device_id: body for d in recipients}, client_msg_id=cmid)
 
 
-async def test_requests_consent_and_blocking(client: httpx.AsyncClient) -> None:
+async def test_requests_consent_and_blocking(client: httpx.AsyncClient, app: Any) -> None:
     alice, a_wallet, (a1,) = await _person(client)
     bob, b_wallet, (b1,) = await _person(client)
     convo = await alice.start(b_wallet.upper().replace("0X", "0x"))
@@ -74,7 +74,7 @@ async def test_requests_consent_and_blocking(client: httpx.AsyncClient) -> None:
     assert (await bob.accept(cid))["state"] == "accepted"
     assert (await alice.send(cid, _envelope(a1, b1)))["seq"] == 3
 
-    async with client.app.state.runtime.db.read() as conn:  # type: ignore[attr-defined]  # ASGITransport app
+    async with app.state.runtime.db.read() as conn:
         kinds = [r.event_type for r in (await conn.execute(select(outbox.c.event_type).order_by(outbox.c.id))).all()]
     chat_kinds = [k for k in kinds if k.startswith(("CONVERSATION", "MESSAGE"))]
     assert chat_kinds == [
@@ -101,7 +101,7 @@ async def test_new_requests_are_rate_limited_per_hour(make_settings: Any) -> Non
         assert limited.value.code == "request_rate_limited"
 
 
-async def test_idempotency_devices_and_limits(client: httpx.AsyncClient) -> None:
+async def test_idempotency_devices_and_limits(client: httpx.AsyncClient, app: Any) -> None:
     alice, _, (a1, a2) = await _person(client, devices=2)
     bob, b_wallet, (b1, b2) = await _person(client, devices=2)
     cid = (await alice.start(b_wallet))["id"]
@@ -130,7 +130,7 @@ async def test_idempotency_devices_and_limits(client: httpx.AsyncClient) -> None
     with pytest.raises(ChatError) as b64:
         await alice.send(cid, bad)
     assert b64.value.code == "invalid_base64"
-    async with client.app.state.runtime.db.read() as conn:  # type: ignore[attr-defined]  # ASGITransport app
+    async with app.state.runtime.db.read() as conn:
         seqs = [r.seq for r in (await conn.execute(select(messages.c.seq).where(messages.c.conversation_id == cid))).all()]
     assert seqs == [1]
 
