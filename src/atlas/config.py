@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 5 * 60
     checkpoint_interval_seconds: float = 1.0
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    # --- auth (appended) ---
+    # CAIP-2 references of the Solana clusters accepted at sign-in (ATLAS_SOLANA_CHAINS, comma-separated;
+    # empty disables Solana sign-in). Default: mainnet-beta's genesis-hash reference.
+    solana_chains: Annotated[tuple[str, ...], NoDecode] = ("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",)
+    # Tolerated client/server clock difference for a sign-in message's Issued At / Not Before.
+    auth_clock_skew_seconds: int = 60
+
+    @field_validator("solana_chains", mode="before")
+    @classmethod
+    def _split_solana_chains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
     # Chat (ATLAS_CHAT_*): envelope limits, stranger-request budget, socket queues.
     chat_max_envelope_bytes: int = 256 * 1024
     chat_max_payload_devices: int = 20

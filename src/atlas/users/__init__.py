@@ -1,0 +1,1 @@
+"""Accounts: registration at first sign-in, profiles."""
