@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,14 +19,14 @@ def _insert(conn: AsyncConnection, table: Any) -> Any:
 # --- conversations ---------------------------------------------------------------------------
 
 
-async def get_conversation(conn: AsyncConnection, conversation_id: str, *, lock: bool = False) -> Row[Any] | None:
+async def get_conversation(conn: AsyncConnection, conversation_id: str, *, lock: bool = False) -> Any:
     stmt = select(conversations).where(conversations.c.id == conversation_id)
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return (await conn.execute(stmt)).first()
 
 
-async def get_conversation_by_pair(conn: AsyncConnection, wallet_a: str, wallet_b: str) -> Row[Any] | None:
+async def get_conversation_by_pair(conn: AsyncConnection, wallet_a: str, wallet_b: str) -> Any:
     stmt = select(conversations).where(conversations.c.wallet_a == wallet_a, conversations.c.wallet_b == wallet_b)
     return (await conn.execute(stmt)).first()
 
@@ -62,7 +62,7 @@ async def set_state(
     )
 
 
-async def lock_conversations(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Row[Any]]:
+async def lock_conversations(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Any]:
     """Rows for seq allocation. On PostgreSQL they are locked in id order (no deadlocks between
     processes); on SQLite the writer's BEGIN IMMEDIATE already serialises."""
     ordered = sorted(set(ids))
@@ -72,7 +72,7 @@ async def lock_conversations(conn: AsyncConnection, ids: Iterable[str]) -> dict[
     return {row.id: row for row in (await conn.execute(stmt)).all()}
 
 
-async def conversations_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Row[Any]]:
+async def conversations_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Any]:
     stmt = select(conversations).where(conversations.c.id.in_(sorted(set(ids))))
     return {row.id: row for row in (await conn.execute(stmt)).all()}
 
@@ -94,7 +94,7 @@ async def advance_conversations(conn: AsyncConnection, rows: list[dict[str, Any]
 
 async def existing_client_ids(
     conn: AsyncConnection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], Row[Any]]:
+) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
     stmt = select(
@@ -120,7 +120,7 @@ _MESSAGE_COLS = (
 )
 
 
-async def history(conn: AsyncConnection, conversation_id: str, *, before: int | None, limit: int) -> list[Row[Any]]:
+async def history(conn: AsyncConnection, conversation_id: str, *, before: int | None, limit: int) -> list[Any]:
     stmt = select(*_MESSAGE_COLS).where(messages.c.conversation_id == conversation_id)
     if before is not None:
         stmt = stmt.where(messages.c.seq < before)
@@ -128,7 +128,7 @@ async def history(conn: AsyncConnection, conversation_id: str, *, before: int | 
     return list(reversed(rows))
 
 
-async def messages_by_key(conn: AsyncConnection, keys: Sequence[tuple[str, int]]) -> list[Row[Any]]:
+async def messages_by_key(conn: AsyncConnection, keys: Sequence[tuple[str, int]]) -> list[Any]:
     if not keys:
         return []
     stmt = select(*_MESSAGE_COLS).where(tuple_(messages.c.conversation_id, messages.c.seq).in_(list(keys)))
@@ -137,7 +137,7 @@ async def messages_by_key(conn: AsyncConnection, keys: Sequence[tuple[str, int]]
 
 async def payloads_for(
     conn: AsyncConnection, keys: Sequence[tuple[str, int]], *, device_id: str | None
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Payload rows of the given messages (all of them, or only one device's)."""
     if not keys:
         return []
@@ -159,7 +159,7 @@ async def device_backlog(
     limit: int,
     conversation_id: str | None = None,
     up_to: int | None = None,
-) -> list[Row[Any]]:
+) -> list[Any]:
     """This device's payloads above its delivery cursor, in (conversation, seq) order, keyset-paged."""
     p, m, c = payloads, messages, device_cursors
     stmt = (
@@ -188,7 +188,7 @@ async def device_backlog(
 
 async def device_range(
     conn: AsyncConnection, device_id: str, conversation_id: str, *, after: int, up_to: int
-) -> list[Row[Any]]:
+) -> list[Any]:
     """This device's payloads with after < seq <= up_to in one conversation (gap repair)."""
     p, m = payloads, messages
     stmt = (
@@ -228,7 +228,7 @@ async def upsert_cursors(conn: AsyncConnection, rows: list[dict[str, Any]], *, m
     await conn.execute(stmt, rows)
 
 
-async def member(conn: AsyncConnection, wallet: str, conversation_id: str) -> Row[Any] | None:
+async def member(conn: AsyncConnection, wallet: str, conversation_id: str) -> Any:
     stmt = select(members).where(members.c.wallet == wallet, members.c.conversation_id == conversation_id)
     return (await conn.execute(stmt)).first()
 
@@ -260,7 +260,7 @@ async def inbox(
     state: str | None,
     q: str | None,
     users_table: Any | None,
-) -> list[Row[Any]]:
+) -> list[Any]:
     """The caller's conversations by last activity (newest first), each with its unread count."""
     m, c, x = members, conversations, messages.alias("x")
     unread = (

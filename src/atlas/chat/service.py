@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.chat import ports
@@ -51,7 +50,7 @@ class Outcome:
     fanout: list[Fanout] = field(default_factory=list)
 
 
-def _view(row: Row[Any], wallet: str, *, read_up_to: int, unread: int, display_name: str | None = None) -> ConversationOut:
+def _view(row: Any, wallet: str, *, read_up_to: int, unread: int, display_name: str | None = None) -> ConversationOut:
     peer = row.wallet_b if row.wallet_a == wallet else row.wallet_a
     return ConversationOut(
         id=row.id,
@@ -76,7 +75,7 @@ def conversation_key(conversation_id: str) -> str:
         raise ConversationNotFound("no such conversation") from None
 
 
-async def member_conversation(conn: AsyncConnection, wallet: str, conversation_id: str) -> Row[Any]:
+async def member_conversation(conn: AsyncConnection, wallet: str, conversation_id: str) -> Any:
     """The conversation if ``wallet`` is one of its two members; otherwise not found (never forbidden,
     which would confirm that the conversation exists)."""
     row = await repo.get_conversation(conn, conversation_key(conversation_id))
@@ -85,14 +84,14 @@ async def member_conversation(conn: AsyncConnection, wallet: str, conversation_i
     return row
 
 
-async def _describe(conn: AsyncConnection, row: Row[Any], wallet: str) -> ConversationOut:
+async def _describe(conn: AsyncConnection, row: Any, wallet: str) -> ConversationOut:
     mine = await repo.member(conn, wallet, row.id)
     read_up_to = mine.read_up_to if mine is not None else 0
     unread = await repo.unread_count(conn, wallet, row.id, read_up_to)
     return _view(row, wallet, read_up_to=read_up_to, unread=unread)
 
 
-def _state_fanout(row: Row[Any], state: str, actor: str) -> Fanout:
+def _state_fanout(row: Any, state: str, actor: str) -> Fanout:
     return Fanout(
         wallets=(row.wallet_a, row.wallet_b),
         frame={"type": "conversation", "conversation_id": row.id, "state": state, "by": actor},
@@ -160,12 +159,12 @@ async def block(conn: AsyncConnection, *, wallet: str, conversation_id: str, at:
 
 
 async def _change_state(
-    conn: AsyncConnection, row: Row[Any], wallet: str, state: str, blocked_by: str | None, at: datetime
+    conn: AsyncConnection, row: Any, wallet: str, state: str, blocked_by: str | None, at: datetime
 ) -> Outcome:
     await repo.set_state(conn, row.id, state=state, blocked_by=blocked_by, at_ms=to_ms(at))
     peer = row.wallet_b if row.wallet_a == wallet else row.wallet_a
     event = ConversationStateChanged(
-        actor=wallet, conversation_hash=conversation_hash(row.id), peer=peer, state=state  # type: ignore[arg-type]  # checked: accepted|blocked
+        actor=wallet, conversation_hash=conversation_hash(row.id), peer=peer, state=state
     )
     await emit(conn, [event], at=at)
     updated = await repo.get_conversation(conn, row.id)
@@ -181,7 +180,7 @@ async def get_one(conn: AsyncConnection, *, wallet: str, conversation_id: str) -
 
 
 def _envelopes(
-    headers: list[Row[Any]], bodies: list[Row[Any]]
+    headers: list[Any], bodies: list[Any]
 ) -> dict[tuple[str, int], MessageOut]:
     by_key: dict[tuple[str, int], list[Payload]] = {}
     for p in bodies:

@@ -53,15 +53,17 @@ class ReceiptOp:
 
 
 async def store_messages(
-    conn: AsyncConnection, items: list[PreparedSend], *, at: datetime
+    conn: AsyncConnection, items: list[PreparedSend], *, at: datetime, device_cache: ports.DeviceCache | None = None
 ) -> list[StoredMessage | AtlasError]:
+    cache = device_cache or ports.DeviceCache(ttl=0)
     now_ms = to_ms(at)
     rows = await repo.lock_conversations(conn, (i.conversation_id for i in items))
     existing = await repo.existing_client_ids(conn, [(i.conversation_id, i.client_msg_id) for i in items])
     wallets = {i.sender for i in items}
     for row in rows.values():
         wallets.update((row.wallet_a, row.wallet_b))
-    devices = {w: await ports.active_devices(conn, w) for w in sorted(wallets)}
+    devices = {w: await cache.get(conn, w) for w in sorted(wallets)}
+    refreshed: set[str] = set()
 
     last_seq = {cid: row.last_seq for cid, row in rows.items()}
     seen: dict[tuple[str, str], StoredMessage] = {}
@@ -98,21 +100,14 @@ async def store_messages(
         if row.state == "request" and item.sender != row.initiator:
             results.append(RequestNotAccepted("accept the request before replying"))
             continue
-        sender_device = item.envelope.sender_device
-        if sender_device not in devices[item.sender]:
-            results.append(UnknownSenderDevice("sender_device is not one of your active devices"))
-            continue
-        given = [p.device_id for p in item.envelope.payloads]
-        unknown, missing = check_devices(
-            given, sender_device=sender_device, sender_devices=devices[item.sender], peer_devices=devices[peer]
-        )
-        if unknown:
-            results.append(UnknownDevice("payloads address devices that may not receive this message", unknown=unknown))
-            continue
-        if missing:
-            results.append(
-                MissingDevice("active recipient devices have no payload; refetch device lists", missing=missing)
-            )
+        refusal = _check_devices(item, devices[item.sender], devices[peer])
+        if refusal is not None and not {item.sender, peer} <= refreshed:
+            for wallet in (item.sender, peer):  # a cached set may be stale: check again before refusing
+                devices[wallet] = await cache.get(conn, wallet, fresh=True)
+                refreshed.add(wallet)
+            refusal = _check_devices(item, devices[item.sender], devices[peer])
+        if refusal is not None:
+            results.append(refusal)
             continue
         seq = last_seq[row.id] + 1
         last_seq[row.id] = seq
@@ -122,7 +117,7 @@ async def store_messages(
                 "seq": seq,
                 "client_msg_id": item.client_msg_id,
                 "sender": item.sender,
-                "sender_device": sender_device,
+                "sender_device": item.envelope.sender_device,
                 "server_ts_ms": now_ms,
                 "size": item.size,
             }
@@ -157,6 +152,21 @@ async def store_messages(
         for sender, accepted in sorted(referral_notes.items()):
             await ports.note_message_sent(conn, sender=sender, conversation_accepted=accepted, at=at)
     return results
+
+
+def _check_devices(item: PreparedSend, sender_devices: set[str], peer_devices: set[str]) -> AtlasError | None:
+    sender_device = item.envelope.sender_device
+    if sender_device not in sender_devices:
+        return UnknownSenderDevice("sender_device is not one of your active devices")
+    given = [p.device_id for p in item.envelope.payloads]
+    unknown, missing = check_devices(
+        given, sender_device=sender_device, sender_devices=sender_devices, peer_devices=peer_devices
+    )
+    if unknown:
+        return UnknownDevice("payloads address devices that may not receive this message", unknown=unknown)
+    if missing:
+        return MissingDevice("active recipient devices have no payload; refetch device lists", missing=missing)
+    return None
 
 
 async def store_delivered(conn: AsyncConnection, ops: list[ReceiptOp]) -> list[Fanout | AtlasError]:

@@ -21,6 +21,7 @@ from atlas.chat import service
 from atlas.chat.envelope import PreparedSend
 from atlas.chat.hub import Hub, frame_event, message_event
 from atlas.chat.metrics import MESSAGES_STORED
+from atlas.chat.ports import DeviceCache
 from atlas.chat.service import Fanout
 from atlas.chat.store import ReceiptOp, StoredMessage, store_delivered, store_messages
 from atlas.chat.timefmt import ms_to_rfc3339
@@ -53,6 +54,7 @@ class ChatWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._devices = DeviceCache()
 
     def submit(self, op: PreparedSend | ReceiptOp | ReadOp) -> asyncio.Future[Any]:
         """Queue one operation; the future resolves after its transaction committed (or with its error)."""
@@ -98,7 +100,7 @@ class ChatWriter:
         try:
             async with runtime.db.write() as conn:
                 at = runtime.clock.now()
-                sent = await store_messages(conn, [j.op for j in sends], at=at) if sends else []  # type: ignore[misc]  # filtered above
+                sent = await store_messages(conn, [j.op for j in sends], at=at, device_cache=self._devices) if sends else []  # type: ignore[misc]  # filtered above
                 relayed = await store_delivered(conn, [j.op for j in delivered]) if delivered else []  # type: ignore[misc]  # filtered above
                 read_results: list[Any] = []
                 for job in reads:
@@ -134,12 +136,12 @@ class ChatWriter:
                         envelope=result.envelope,
                     )
                 )
-        for result in relayed:
-            if isinstance(result, Fanout):
-                events.append(frame_event(result.wallets, result.frame, skip=result.skip_connection))
-        for result in read_results:
-            if not isinstance(result, AtlasError):
-                fan = result[1]
+        for relay in relayed:
+            if isinstance(relay, Fanout):
+                events.append(frame_event(relay.wallets, relay.frame, skip=relay.skip_connection))
+        for outcome in read_results:
+            if not isinstance(outcome, AtlasError):
+                fan = outcome[1]
                 events.append(frame_event(fan.wallets, fan.frame, skip=fan.skip_connection))
         MESSAGES_STORED.inc(stored)
         await self._hub.publish(events)
