@@ -1,0 +1,38 @@
+"""The ledger's domain errors, each with a stable ``code`` (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from atlas.errors import AtlasError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unprocessable
+
+
+class EntryNotFound(NotFound):
+    code = "entry_not_found"
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
+
+
+class ProofRangeError(BadRequest):
+    code = "proof_out_of_range"
+
+
+class EventTypeForbidden(Forbidden):
+    code = "event_type_forbidden"
+
+
+class EventTypeUnknown(Unprocessable):
+    code = "event_type_unknown"
+
+
+class LogPayloadTooLarge(PayloadTooLarge):
+    code = "payload_too_large"
+
+
+class PayloadInvalid(Unprocessable):
+    code = "payload_invalid"
+
+
+class NoCheckpoint(AtlasError):
+    status = 503
+    code = "checkpoint_unavailable"
