@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from atlas.chat.errors import EnvelopeTooLarge, InvalidEnvelope, InvalidWallet
 from atlas.chat.schemas import Envelope
-from atlas.kit.canonical import canonical_bytes
 
 _EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _B58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
@@ -71,6 +71,13 @@ def envelope_dict(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+def envelope_canonical(envelope: Envelope) -> bytes:
+    """RFC 8785 bytes of the envelope, fast path: every value is an ASCII string the schema checked
+    (lowercase UUIDs, base64, ``prekey``/``message``) and every key is ASCII, so sorted-key compact
+    ``json.dumps`` output is exactly the JCS serialisation (a unit test holds the two together)."""
+    return json.dumps(envelope_dict(envelope), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
 def prepare_send(
     conversation_id: str,
     sender: str,
@@ -103,7 +110,7 @@ def prepare_send(
         if size > max_bytes:
             raise EnvelopeTooLarge(f"the envelope exceeds {max_bytes} bytes of ciphertext")
         bodies.append(body)
-    digest = hashlib.sha256(canonical_bytes(envelope_dict(envelope))).hexdigest()
+    digest = hashlib.sha256(envelope_canonical(envelope)).hexdigest()
     return PreparedSend(
         conversation_id=conversation_id,
         sender=sender,

@@ -25,6 +25,7 @@ from atlas.client.e2e.device import Device
 
 from atlas.client.chat import ChatApi, ChatSocket
 from atlas.config import Settings
+from atlas.migrate import upgrade_database
 
 SECRET = base64.b64encode(b"s" * 32).decode()
 LOG_KEY = base64.b64encode(b"k" * 32).decode()
@@ -55,7 +56,8 @@ class Server:
         ]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
         async with httpx.AsyncClient(base_url=self.url) as http:
-            for _ in range(300):
+            deadline = asyncio.get_running_loop().time() + 90  # imports alone take seconds on a busy box
+            while asyncio.get_running_loop().time() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
                 try:
@@ -105,21 +107,22 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def shared_server(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+async def shared_server(template_database: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
     """One server (and database) for a whole module whose tests use disjoint accounts: server start-up
     dominates these tests' time on a busy 2-core machine."""
     tmp = tmp_path_factory.mktemp("chat-shared")
     backend = os.environ.get("ATLAS_TEST_BACKEND", "embedded")
     pg_name = None
+    pg_admin = os.environ.get("ATLAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
     if backend == "real":
         import asyncpg
 
-        pg_admin = os.environ.get("ATLAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
         pg_name = f"atlas_chat_{uuid.uuid4().hex[:10]}"
         conn = await asyncpg.connect(pg_admin)
-        await conn.execute(f'CREATE DATABASE "{pg_name}" TEMPLATE "{template_database}"')
+        await conn.execute(f'CREATE DATABASE "{pg_name}"')
         await conn.close()
         url = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{pg_name}"
+        await asyncio.to_thread(upgrade_database, url)
         redis_url: str | None = DEFAULT_REDIS
     else:
         shutil.copyfile(template_database, tmp / "atlas.db")
@@ -130,6 +133,8 @@ async def shared_server(template_database: str, tmp_path_factory: pytest.TempPat
     yield server
     server.stop()
     if pg_name is not None:
+        import asyncpg
+
         conn = await asyncpg.connect(pg_admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         await conn.close()

@@ -94,3 +94,13 @@ def test_ledger_metadata_hides_exact_sizes_and_ids() -> None:
     cid = str(uuid.uuid4())
     assert conversation_hash(cid) != conversation_hash(str(uuid.uuid4()))
     assert cid not in conversation_hash(cid)
+
+
+def test_fast_envelope_serialisation_is_rfc8785() -> None:
+    from atlas.chat.envelope import envelope_canonical, envelope_dict
+    from atlas.kit.canonical import canonical_bytes
+
+    for devices in (1, 3, 7):
+        env = _env(*(str(uuid.uuid4()) for _ in range(devices)), body=bytes(range(256)))
+        env.payloads[0].kind = "prekey"
+        assert envelope_canonical(env) == canonical_bytes(envelope_dict(env))
