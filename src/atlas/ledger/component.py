@@ -37,7 +37,10 @@ class LedgerComponent:
             return await service.issue_checkpoint(conn, self.signer, self.runtime.clock.now())
 
     async def start(self, runtime: Runtime) -> None:
-        await self.checkpoint_now()  # the empty tree, or growth while no server ran
+        try:
+            await self.checkpoint_now()  # the empty tree, or growth while no server ran
+        except Exception as exc:  # a database that is down at start is /readyz's to report
+            log.warning("checkpoint_failed", error=type(exc).__name__)
         self._task = asyncio.create_task(self._run(), name="ledger-checkpointer")
 
     async def _run(self) -> None:
