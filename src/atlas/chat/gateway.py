@@ -22,7 +22,6 @@ import uuid
 from collections import deque
 from typing import Any
 
-import structlog
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -39,8 +38,6 @@ from atlas.chat.writer import ChatWriter, ReadOp
 from atlas.errors import AtlasError
 from atlas.observability import WS_OPEN
 from atlas.runtime import Runtime
-
-log = structlog.get_logger("atlas.chat.gateway")
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_DEVICE = 4403
@@ -198,14 +195,16 @@ class Gateway:
         await ws.accept()
         settings = self.runtime.settings
         try:
-            raw = await asyncio.wait_for(ws.receive_text(), timeout=settings.chat_auth_timeout_seconds)
+            first = await asyncio.wait_for(ws.receive(), timeout=settings.chat_auth_timeout_seconds)
         except TimeoutError:
             await self._refuse(ws, "auth_timeout", "send the auth frame first, within the time limit")
             return
-        except (WebSocketDisconnect, RuntimeError, KeyError):
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if first["type"] == "websocket.disconnect":
             return
         try:
-            auth = AuthFrame.model_validate_json(raw)
+            auth = AuthFrame.model_validate_json(first.get("text") or "")
         except ValidationError:
             await self._refuse(ws, "unauthorized", "the first frame must be a valid auth frame")
             return
@@ -302,6 +301,8 @@ class Gateway:
             except ValidationError as exc:
                 fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()) or "frame"
                 conn.reply(_error("invalid_frame", f"invalid {frame['type']} frame: {fields}", **_correlation(frame)))
+            except Exception:  # e.g. the database briefly unreachable: refuse this frame, keep the socket
+                conn.reply(_error("internal_error", "the frame could not be handled; retry", **_correlation(frame)))
 
     async def _handle(self, conn: Connection, frame: dict[str, Any]) -> None:
         kind = frame["type"]

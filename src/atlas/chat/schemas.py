@@ -101,7 +101,7 @@ class ReadOut(BaseModel):
 
 
 class AuthFrame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # lenient: clients may add hints (e.g. a client name)
 
     type: Literal["auth"]
     token: str = Field(max_length=4096)

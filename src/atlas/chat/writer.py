@@ -87,7 +87,8 @@ class ChatWriter:
             try:
                 await self._process(batch)
             except Exception as exc:  # never let the writer die; fail this batch's callers
-                log.error("chat_writer_failed", error=type(exc).__name__, exc_info=exc)
+                # The type only: driver errors quote statement parameters, i.e. ciphertext and ids.
+                log.error("chat_writer_failed", error=type(exc).__name__)
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(ServiceUnavailable("message store unavailable, retry"))

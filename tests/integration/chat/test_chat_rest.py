@@ -8,15 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from atlas.client.auth import sign_in
 from atlas.client.e2e.api import register
 from atlas.client.e2e.device import Device
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from atlas.app import create_app
 from atlas.chat.tables import messages
+from atlas.client.auth import sign_in
 from atlas.client.chat import ChatApi, ChatError, make_envelope
 from atlas.events.tables import outbox
+from atlas.users.tables import users
 
 
 async def _person(client: httpx.AsyncClient, devices: int = 1) -> tuple[ChatApi, str, list[Device]]:
@@ -135,7 +136,7 @@ async def test_idempotency_devices_and_limits(client: httpx.AsyncClient, app: An
     assert seqs == [1]
 
 
-async def test_history_inbox_unread_and_search(client: httpx.AsyncClient) -> None:
+async def test_history_inbox_unread_and_search(client: httpx.AsyncClient, app: Any) -> None:
     alice, a_wallet, (a1,) = await _person(client)
     bob, b_wallet, (b1,) = await _person(client)
     carol, c_wallet, (c1,) = await _person(client)
@@ -164,6 +165,12 @@ async def test_history_inbox_unread_and_search(client: httpx.AsyncClient) -> Non
     assert [c["id"] for c in first["conversations"] + rest["conversations"]] == [ac, ab]
     assert rest["next_cursor"] is None
     assert [c["id"] for c in (await alice.inbox(q=c_wallet[2:12].upper()))["conversations"]] == [ac]
+    async with app.state.runtime.db.write() as conn:
+        await conn.execute(update(users).where(users.c.wallet == b_wallet).values(display_name="Bob Marley"))
+    by_name = (await alice.inbox(q="marl"))["conversations"]
+    assert [c["id"] for c in by_name] == [ab]
+    assert by_name[0]["peer_display_name"] == "Bob Marley"
+    assert (await alice.inbox(q="no such name"))["conversations"] == []
 
     bob_view = (await bob.inbox())["conversations"][0]
     assert bob_view["unread_count"] == 5
