@@ -86,11 +86,29 @@ class _PgTestDatabase:
     def __init__(self, name: str) -> None:
         self.name = name
         self.url = _pg_url(name)
+        # Rows the migrations seed (e.g. the ledger's head row), restored after each emptying.
+        self.seed: dict[str, tuple[list[str], list[Any]]] = {}
+        self.pristine = ""  # the migrated, never-used database that extra databases are cloned from
 
-    async def reset(self) -> None:
+    async def _connect(self) -> Any:
         import asyncpg
 
-        conn = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{self.name}")
+        return await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{self.name}")
+
+    async def snapshot_seed(self) -> None:
+        conn = await self._connect()
+        try:
+            for (table,) in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            ):
+                rows = await conn.fetch(f'SELECT * FROM "{table}"')  # noqa: S608 - names come from pg_tables
+                if rows:
+                    self.seed[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
+        finally:
+            await conn.close()
+
+    async def reset(self) -> None:
+        conn = await self._connect()
         try:
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -110,6 +128,8 @@ class _PgTestDatabase:
                     await conn.execute(f'DELETE FROM "{table}"')  # noqa: S608 - names come from pg_tables
                 for seq in sequences:
                     await conn.execute(f"SELECT setval('\"{seq}\"', 1, false)")
+                for table, (columns, rows) in self.seed.items():
+                    await conn.copy_records_to_table(table, records=rows, columns=columns)
         finally:
             await conn.close()
 
@@ -118,13 +138,19 @@ class _PgTestDatabase:
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A migrated database: copied per test on SQLite, reused and emptied per test on PostgreSQL."""
     if BACKEND == "real":
-        name = f"atlas_t_{RUN_ID}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        pristine, name = f"atlas_tpl_{RUN_ID}", f"atlas_t_{RUN_ID}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{pristine}"'))
         # Tests need no durability against a PostgreSQL crash; this keeps commits off the disk's fsync.
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{pristine}" SET synchronous_commit = off'))
+        upgrade_database(_pg_url(pristine))
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pristine}"'))
         asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-        upgrade_database(_pg_url(name))
-        yield _PgTestDatabase(name)
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        database = _PgTestDatabase(name)
+        database.pristine = pristine
+        asyncio.run(database.snapshot_seed())
+        yield database
+        for db in (name, pristine):
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
     else:
         path = tmp_path_factory.mktemp("tpl") / "template.db"
         upgrade_database(f"sqlite+aiosqlite:///{path}")
@@ -138,6 +164,20 @@ async def database_url(template_database: Any, tmp_path: Path) -> AsyncIterator[
         await template_database.reset()
     else:
         path = tmp_path / "atlas.db"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def second_database_url(template_database: Any, tmp_path: Path) -> AsyncIterator[str]:
+    """Another empty migrated database on the same backend (a restore target, a second deployment)."""
+    if BACKEND == "real":
+        name = f"atlas_x_{RUN_ID}_{uuid.uuid4().hex[:10]}"
+        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database.pristine}"')
+        yield _pg_url(name)
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path / "second.db"
         shutil.copyfile(template_database, path)
         yield f"sqlite+aiosqlite:///{path}"
 

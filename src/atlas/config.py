@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 5 * 60
     checkpoint_interval_seconds: float = 1.0
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    # Event bridge (atlas.events): outbox relay, ledger subscriber, projection feed.
+    events_batch_size: int = 500
+    events_poll_seconds: float = 0.25  # relay fallback poll when no commit hook woke it
+    events_max_deliveries: int = 5  # failed deliveries of one event before it is dead-lettered
+    events_claim_idle_ms: int = 30_000  # pending entries idle this long are claimed by the subscriber
+    events_redeliver_seconds: float = 30.0  # republish rows published this long ago but not in the ledger
+    events_outbox_retention_seconds: int = 24 * 3600  # delivered outbox rows are pruned after this
+    events_ledger_stream_maxlen: int = 100_000  # ledger-stream length kept (replays older read the ledger)
+    events_lease_ms: int = 5_000  # ledger-subscriber leadership lease across processes
     # --- auth (appended) ---
     # CAIP-2 references of the Solana clusters accepted at sign-in (ATLAS_SOLANA_CHAINS, comma-separated;
     # empty disables Solana sign-in). Default: mainnet-beta's genesis-hash reference.

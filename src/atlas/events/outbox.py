@@ -7,6 +7,7 @@ exists on the bus only if the change that caused it was committed (and always, i
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,3 +32,17 @@ async def emit(conn: AsyncConnection, events: list[Event] | tuple[Event, ...], *
         for e in events
     ]
     await conn.execute(insert(outbox), rows)
+
+
+async def event_status(conn: AsyncConnection, event_id: str) -> Literal["pending", "delivered", "dead"] | None:
+    """Where an emitted event is: ``pending`` (in the outbox or on the bus), ``delivered`` (in the
+    ledger), ``dead`` (dead-lettered: the ledger refused it N times), or None (never emitted, or
+    delivered and pruned after the retention period)."""
+    from atlas.events.repository import outbox_state
+
+    row = await outbox_state(conn, event_id)
+    if row is None:
+        return None
+    if row.delivered_at is not None:
+        return "delivered"
+    return "dead" if row.dead_at is not None else "pending"
