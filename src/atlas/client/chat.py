@@ -138,11 +138,17 @@ class ChatSocket:
         auto_delivered: bool = False,
         timeout: float = 10.0,
         max_size: int | None = 2**24,
+        compression: str | None = None,
     ) -> ChatSocket:
-        """Open, authenticate, and wait for ``ready`` (raises :class:`ChatError` if refused)."""
+        """Open, authenticate, and wait for ``ready`` (raises :class:`ChatError` if refused).
+
+        ``compression`` defaults to off: payloads are ciphertext, which permessage-deflate cannot
+        shrink, while it costs both ends CPU and a compressor's memory per connection."""
         from websockets.asyncio.client import connect
 
-        ws = await connect(_ws_url(base_url), open_timeout=timeout, max_size=max_size, ping_interval=None)
+        ws = await connect(
+            _ws_url(base_url), open_timeout=timeout, max_size=max_size, ping_interval=None, compression=compression
+        )
         sock = cls(ws, auto_delivered=auto_delivered)
         frame: dict[str, Any] = {"type": "auth", "token": token, "device_id": device_id}
         if resume:
