@@ -46,6 +46,7 @@ CLOSE_RESTART = 1012
 BACKLOG_PAGE = 500
 GAP_SCAN_LIMIT = 64
 MAX_IN_FLIGHT = 256
+MAX_RESUME = 5000
 TYPING_BURST = 5  # typing frames per conversation per TYPING_WINDOW seconds
 TYPING_WINDOW = 5.0
 
@@ -254,6 +255,8 @@ class Gateway:
                 raise UnknownSenderDevice("device_id is not one of this account's active devices", code="unknown_device")
         if not auth.resume:
             return
+        if len(auth.resume) > MAX_RESUME:
+            raise InvalidFrame(f"resume names at most {MAX_RESUME} conversations", code="resume_too_large")
         wanted: dict[str, int] = {}
         for cid, seq in auth.resume.items():
             try:
