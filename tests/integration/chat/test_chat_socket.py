@@ -181,6 +181,10 @@ async def test_strangers_and_bad_sockets_are_refused(server: Any, people: Any) -
     assert (await e.next("error"))["code"] == "invalid_frame"
     await a.send(cid, make_envelope(alice.devices[0].device_id, {bob.devices[0].device_id: b"secret"}))
     assert await e.quiet(None) == [], "the stranger's socket stays open and receives nothing"
+    for _ in range(5):
+        await a.typing(cid)
+    await a.typing(cid)
+    assert (await a.next("error"))["code"] == "rate_limited", "typing is rate-limited per conversation"
     await e.ping()
     assert (await e.next("pong"))["type"] == "pong"
 
