@@ -51,6 +51,16 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (clock ticks → seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mark(name: str, **extra: Any) -> None:
+    print(json.dumps({"mark": name, **extra}), flush=True)
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -211,7 +221,9 @@ async def loadgen(config: dict[str, Any]) -> dict[str, Any]:
     await fixed_rate(config["rate"], 1.0)
     await asyncio.sleep(0.5)
     recording = True
+    mark("rate_start", delivered=delivered)
     sent = await fixed_rate(config["rate"], config["seconds"])
+    mark("rate_end", delivered=delivered)
     await asyncio.sleep(1.0)
     recording = False
     lat = list(latencies)
@@ -238,9 +250,11 @@ async def loadgen(config: dict[str, Any]) -> dict[str, Any]:
             await f
 
     t0 = time.perf_counter()
+    mark("sat_start", delivered=delivered)
     await asyncio.gather(*(pump(i) for i in range(len(senders))))
     t1 = time.perf_counter()
     await asyncio.sleep(0.5)
+    mark("sat_end", delivered=delivered)
     result["max_delivered_msgs_per_s"] = round((delivered - before) / (t1 - t0 + 0.5))
     for t in tasks:
         t.cancel()
@@ -280,6 +294,7 @@ def run_loadgen() -> None:
 
 async def main(quick: bool, backend: str) -> dict[str, Any]:
     raise_nofile()
+    load_at_start = os.getloadavg()[0]
     sys.path.insert(0, str(ROOT / "src"))
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-chat-"))
     database_url, redis_url, pg_name = await prepare_database(backend, workdir)
@@ -306,9 +321,24 @@ async def main(quick: bool, backend: str) -> dict[str, Any]:
         assert gen.stdout is not None
         gen.stdin.write(json.dumps(config) + "\n")
         gen.stdin.flush()
-        line = await asyncio.wait_for(asyncio.to_thread(gen.stdout.readline), timeout=600)
-        result: dict[str, Any] = json.loads(line)
+        cpu: dict[str, tuple[float, int]] = {}
+        while True:
+            line = await asyncio.wait_for(asyncio.to_thread(gen.stdout.readline), timeout=600)
+            if not line:
+                raise RuntimeError("load generator exited")
+            message = json.loads(line)
+            if "mark" in message:
+                cpu[message["mark"]] = (cpu_seconds(server.pid), message["delivered"])
+                continue
+            result: dict[str, Any] = message
+            break
         result.pop("idle_ready", None)
+        # Server CPU per delivered message: independent of how busy the rest of the machine is.
+        for phase in ("rate", "sat"):
+            (c0, d0), (c1, d1) = cpu[f"{phase}_start"], cpu[f"{phase}_end"]
+            if d1 > d0:
+                result[f"server_cpu_us_per_message_{phase}"] = round((c1 - c0) / (d1 - d0) * 1e6, 1)
+        result["load_average_1m_at_start"] = load_at_start
         await asyncio.sleep(2.0)
         result["server_rss_mib_before"] = round(rss_before, 1)
         result["server_rss_mib_idle_connections"] = round(rss_mib(server.pid), 1)

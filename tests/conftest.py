@@ -89,6 +89,7 @@ class _PgTestDatabase:
         # Rows the migrations seed (e.g. the ledger's head row), restored after each emptying.
         self.seed: dict[str, tuple[list[str], list[Any]]] = {}
         self.pristine = ""  # the migrated, never-used database that extra databases are cloned from
+        self.tables: set[str] = set()  # what the migrations created; anything else a test made is dropped
 
     async def _connect(self) -> Any:
         import asyncpg
@@ -101,6 +102,7 @@ class _PgTestDatabase:
             for (table,) in await conn.fetch(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             ):
+                self.tables.add(table)
                 rows = await conn.fetch(f'SELECT * FROM "{table}"')  # noqa: S608 - names come from pg_tables
                 if rows:
                     self.seed[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
@@ -121,6 +123,9 @@ class _PgTestDatabase:
                 )
             ]
             sequences = [r[0] for r in await conn.fetch("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+            for table in [t for t in tables if t not in self.tables]:
+                await conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            tables = [t for t in tables if t in self.tables]
             async with conn.transaction():
                 # replica role skips triggers (the ledger's append-only guard) and FK checks.
                 await conn.execute("SET LOCAL session_replication_role = replica")
@@ -160,6 +165,8 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]
 @pytest.fixture
 async def database_url(template_database: Any, tmp_path: Path) -> AsyncIterator[str]:
     if BACKEND == "real":
+        # Emptied before (a clean start even if a previous test left a writer behind) and after.
+        await template_database.reset()
         yield template_database.url
         await template_database.reset()
     else:
