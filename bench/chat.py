@@ -139,11 +139,11 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
 async def make_pairs(url: str, pairs: int) -> list[dict[str, Any]]:
     """Accounts with one registered device each, paired in accepted conversations."""
     import httpx
+
     from atlas.client.auth import sign_in
+    from atlas.client.chat import ChatApi
     from atlas.client.e2e.api import register
     from atlas.client.e2e.device import Device
-
-    from atlas.client.chat import ChatApi
 
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
 

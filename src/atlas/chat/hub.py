@@ -31,6 +31,8 @@ class Subscriber(Protocol):
 class Hub:
     def __init__(self, *, redis_url: str | None, namespace: str) -> None:
         self.origin = uuid.uuid4().hex
+        # Each published event is "<origin>|<json>": a process skips its own without parsing them.
+        self._prefix = f"{self.origin}|".encode()
         self.channel = f"{namespace}:chat:fanout"
         self._redis_url = redis_url
         self._redis: Any = None
@@ -70,7 +72,7 @@ class Hub:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for event in batch:
-                    pipe.publish(self.channel, json.dumps({**event, "o": self.origin}, separators=(",", ":")))
+                    pipe.publish(self.channel, self._prefix + json.dumps(event, separators=(",", ":")).encode())
                 await pipe.execute()
         except Exception as exc:  # Redis down: local delivery happened; others resume from the database
             log.warning("chat_fanout_publish_failed", error=type(exc).__name__)
@@ -100,11 +102,12 @@ class Hub:
                     delay = 0.2
                     if message.get("type") != "message":
                         continue
+                    data: bytes = message["data"]
+                    if data.startswith(self._prefix):
+                        continue  # our own event, already dispatched locally: skip it unparsed
                     try:
-                        event = json.loads(message["data"])
+                        event = json.loads(data[data.index(b"|") + 1 :])
                     except ValueError:
-                        continue
-                    if event.pop("o", None) == self.origin:
                         continue
                     self.dispatch(event)
             except asyncio.CancelledError:

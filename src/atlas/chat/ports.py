@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atlas.devices.repository import active_device_ids
 from atlas.users.tables import users
 
 
 async def active_devices(conn: AsyncConnection, wallet: str) -> set[str]:
-    from atlas.devices.repository import active_device_ids  # TEMPORARY lazy: until devices lands on main
-
     return {d.lower() for d in await active_device_ids(conn, wallet)}
 
 

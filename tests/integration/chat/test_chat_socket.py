@@ -9,13 +9,13 @@ import uuid
 from typing import Any
 
 import pytest
-from atlas.client.e2e.api import build_envelope, open_envelope
 from sqlalchemy import LargeBinary, String, Text, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from atlas.client.chat import ChatError, ChatSocket, make_envelope
+from atlas.client.e2e.api import build_envelope, open_envelope
 from atlas.db import metadata
 from atlas.tables import import_all_tables
 
