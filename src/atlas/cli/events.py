@@ -107,19 +107,24 @@ def dead_letters(limit: int = typer.Option(100, min=1, help="How many to show.")
     """List dead-lettered events with their reason (JSON lines)."""
     from atlas.events import repository as repo
     from atlas.events.bus import STREAM_EVENTS
+    from atlas.events.codec import decode
 
     async def run(runtime: Any) -> list[dict[str, Any]]:
         bus = runtime.services["bus"]
         if bus.durable:
-            return [
-                {"message_id": d.message_id, "event_id": d.fields.get("event_id"), "event_type": d.fields.get("event_type"),
-                 "reason": d.reason, "deliveries": d.deliveries}
-                for d in await bus.dead_letters(STREAM_EVENTS, limit)
-            ]
+            out = []
+            for d in await bus.dead_letters(STREAM_EVENTS, limit):
+                try:
+                    event = decode(d.fields)
+                except (ValueError, KeyError):
+                    event = {}
+                out.append({"message_id": d.message_id, "event_id": event.get("event_id"),
+                            "event_type": event.get("event_type"), "reason": d.reason, "deliveries": d.deliveries})
+            return out
         async with runtime.db.read() as conn:
             rows = await repo.dead_letter_rows(conn, limit)
         return [
-            {"message_id": r.message_id, "event_id": r.event_id, "event_type": json.loads(r.fields).get("event_type"),
+            {"message_id": r.message_id, "event_id": r.event_id, "event_type": _event_type(r.fields),
              "reason": r.reason, "deliveries": r.deliveries, "failed_at": r.failed_at.isoformat()}
             for r in rows
         ]
@@ -142,6 +147,16 @@ def redrive(
     count = asyncio.run(_with_runtime(run))
     typer.echo(f"{count} event(s) queued for delivery again")
     raise typer.Exit(0 if count == len(event_ids) else 1)
+
+
+def _event_type(fields_json: str) -> str | None:
+    from atlas.events.codec import decode
+
+    try:
+        value = decode(json.loads(fields_json)).get("event_type")
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def register(app: typer.Typer) -> None:

@@ -12,14 +12,15 @@ bridge works (and is tested) against any ledger with that shape:
 
 from __future__ import annotations
 
+import functools
 import importlib
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from atlas.db import Database
+from atlas.events.codec import decode, encode_entry
 from atlas.kit.canonical import canonical_str
 from atlas.kit.clock import parse_rfc3339, rfc3339
 
@@ -66,6 +67,7 @@ class FeedEntry:
     hash: str
 
 
+@functools.cache
 def _ledger_attr(name: str) -> Any:
     for module in ("atlas.ledger", "atlas.ledger.entries"):
         try:
@@ -117,32 +119,33 @@ def entry_time(entry: LedgerEntryLike) -> datetime:
     return parse_rfc3339(value) if isinstance(value, str) else value
 
 
-def entry_fields(entry: LedgerEntryLike) -> dict[str, str]:
-    """A ledger entry as ledger-stream message fields (strings only)."""
-    return {
-        "seq": str(entry.seq),
-        "event_id": entry.event_id,
-        "event_type": entry.event_type,
-        "actor": entry.actor,
-        "payload": canonical_str(dict(entry.payload)),
-        "timestamp": timestamp_text(entry.timestamp),
-        "prev_hash": str(getattr(entry, "prev_hash", "")),
-        "hash": entry.hash,
-    }
+def entry_fields(entry: LedgerEntryLike, payload_json: str | None = None) -> dict[str, str]:
+    """A ledger entry as a ledger-stream message."""
+    return encode_entry(
+        seq=entry.seq,
+        event_id=entry.event_id,
+        event_type=entry.event_type,
+        actor=entry.actor,
+        payload_json=payload_json if payload_json is not None else canonical_str(dict(entry.payload)),
+        timestamp=timestamp_text(entry.timestamp),
+        prev_hash=str(getattr(entry, "prev_hash", "")),
+        entry_hash=entry.hash,
+    )
 
 
 def feed_entry(fields: Mapping[str, str]) -> Any:
     """Rebuild a delivered entry: an ``atlas.ledger.LedgerEntry`` when that type exists."""
     cls: Any = _ledger_attr("LedgerEntry") or FeedEntry
+    v = decode(fields)
     return cls(
-        seq=int(fields["seq"]),
-        event_id=fields["event_id"],
-        event_type=fields["event_type"],
-        actor=fields["actor"],
-        payload=json.loads(fields["payload"]),
-        timestamp=fields["timestamp"],
-        prev_hash=fields.get("prev_hash", ""),
-        hash=fields["hash"],
+        seq=int(v["seq"]),
+        event_id=v["event_id"],
+        event_type=v["event_type"],
+        actor=v["actor"],
+        payload=v["payload"],
+        timestamp=v["timestamp"],
+        prev_hash=v.get("prev_hash", ""),
+        hash=v["hash"],
     )
 
 

@@ -24,6 +24,7 @@ import structlog
 from atlas.events import repository as repo
 from atlas.events._tasks import stop_task, wait_event
 from atlas.events.bus import GROUP_LEDGER, STREAM_EVENTS, Bus
+from atlas.events.codec import encode_event
 from atlas.events.metrics import BUS_ERRORS, PUBLISHED, REPUBLISHED
 from atlas.runtime import Runtime
 
@@ -36,14 +37,14 @@ def aware(moment: datetime) -> datetime:
 
 
 def message_fields(row: Any) -> dict[str, str]:
-    return {
-        "outbox_id": str(row.id),
-        "event_id": row.event_id,
-        "event_type": row.event_type,
-        "actor": row.actor,
-        "payload": row.payload,
-        "occurred_at": aware(row.occurred_at).isoformat(),
-    }
+    return encode_event(
+        outbox_id=row.id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        actor=row.actor,
+        payload_json=row.payload,
+        occurred_at=aware(row.occurred_at).isoformat(),
+    )
 
 
 class OutboxRelay:

@@ -38,6 +38,7 @@ from atlas.events.bus import (
     Message,
     seq_to_id,
 )
+from atlas.events.codec import decode
 from atlas.events.ledger_port import LedgerEntryLike, appender, entry_fields, new_entry
 from atlas.events.metrics import APPENDED, BUS_ERRORS, COMMIT_TO_LEDGER, DEAD_LETTERED
 from atlas.runtime import Runtime
@@ -55,15 +56,23 @@ class _Item:
 
 
 def _parse(message: Message) -> _Item:
-    f = message.fields
+    f = decode(message.fields)
     occurred_at = datetime.fromisoformat(f["occurred_at"])
-    payload = json.loads(f["payload"])
+    payload = f["payload"]
     if not isinstance(payload, dict):
         raise ValueError("payload is not a JSON object")
     entry = new_entry(
         event_id=f["event_id"], event_type=f["event_type"], actor=f["actor"], payload=payload, timestamp=occurred_at
     )
     return _Item(message, entry, occurred_at)
+
+
+def _event_id(message: Message) -> str | None:
+    try:
+        value = decode(message.fields).get("event_id")
+    except (ValueError, KeyError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 class LedgerSubscriber:
@@ -220,14 +229,15 @@ class LedgerSubscriber:
         runtime = self.runtime
         await self.bus.dead_letter(STREAM_EVENTS, message, reason, deliveries)
         async with runtime.db.write() as conn:
-            if "event_id" in message.fields:
-                await repo.mark_dead(conn, message.fields["event_id"], runtime.clock.now())
+            event_id = _event_id(message)
+            if event_id is not None:
+                await repo.mark_dead(conn, event_id, runtime.clock.now())
             if not self.bus.durable:
                 await repo.record_dead_letter(
                     conn,
                     stream=STREAM_EVENTS,
                     message_id=message.id,
-                    event_id=message.fields.get("event_id"),
+                    event_id=event_id,
                     fields=json.dumps(message.fields, sort_keys=True),
                     reason=reason,
                     deliveries=deliveries,
@@ -235,13 +245,13 @@ class LedgerSubscriber:
                 )
         await self.bus.ack(STREAM_EVENTS, GROUP_LEDGER, [message.id])
         DEAD_LETTERED.inc()
-        log.error("event dead-lettered", message_id=message.id, event_id=message.fields.get("event_id"), reason=reason[:200])
+        log.error("event dead-lettered", message_id=message.id, event_id=event_id, reason=reason[:200])
 
     async def _finish(self, done: list[tuple[_Item, LedgerEntryLike]]) -> None:
         runtime = self.runtime
         now = runtime.clock.now()
         async with runtime.db.write() as conn:
-            await repo.mark_delivered(conn, [i.message.fields["event_id"] for i, _ in done], now)
+            await repo.mark_delivered(conn, [i.entry.event_id for i, _ in done], now)
         entries = sorted({e.seq: e for _, e in done}.values(), key=lambda e: e.seq)
         await self.bus.add(STREAM_LEDGER, [entry_fields(e) for e in entries], ids=[seq_to_id(e.seq) for e in entries])
         await self.bus.ack(STREAM_EVENTS, GROUP_LEDGER, [i.message.id for i, _ in done])

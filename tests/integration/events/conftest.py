@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from events_helpers import FakeLedger, RedisServer
+from events_helpers import PoisonLedger, RedisServer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from atlas.app import build_runtime
 from atlas.config import Settings
@@ -56,17 +58,36 @@ def bridge_settings(bus_kind: str, redis_server: RedisServer, make_settings: Any
 
 RuntimeFactory = Callable[..., Any]
 
+SCRATCH_TABLES = {
+    "proj_seen": "CREATE TABLE IF NOT EXISTS proj_seen (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL)",
+    "proj_flaky": "CREATE TABLE IF NOT EXISTS proj_flaky (seq BIGINT PRIMARY KEY)",
+}
+
+
+@pytest.fixture
+async def scratch_tables(database_url: str) -> AsyncIterator[None]:
+    """Tables a test projection writes to; dropped afterwards (PostgreSQL reuses one database)."""
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        for ddl in SCRATCH_TABLES.values():
+            await conn.execute(text(ddl))
+    yield
+    async with engine.begin() as conn:
+        for name in SCRATCH_TABLES:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    await engine.dispose()
+
 
 @pytest.fixture
 async def start_runtime() -> AsyncIterator[RuntimeFactory]:
-    """Build and start runtimes whose ledger is a FakeLedger (stopped at the end of the test)."""
+    """Build and start runtimes on the real ledger (stopped at the end of the test); ``poison``
+    event types are refused by it, ``setup(runtime)`` runs before start (register projections)."""
     started: list[Runtime] = []
 
     async def start(settings: Settings, *, poison: tuple[str, ...] = (), setup: Any = None) -> Runtime:
         runtime = build_runtime(settings)
-        ledger = FakeLedger(runtime.db, poison)
-        await ledger.setup()
-        runtime.services["ledger"] = ledger
+        if poison:
+            runtime.services["ledger"] = PoisonLedger(runtime.services["ledger"], poison)
         if setup is not None:
             setup(runtime)
         await runtime.start()

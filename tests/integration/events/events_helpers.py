@@ -1,14 +1,12 @@
-"""Test helpers for the event bridge: a private redis-server, a SQL-backed fake ledger, emitting.
+"""Test helpers for the event bridge: a private redis-server, reading the ledger, emitting.
 
-The fake ledger keeps the real one's contract (append idempotent by event_id, entries in order,
-``entries(after, limit)``) in a table of the test's own database, so several processes can share it.
+The ledger is the real one (``atlas.ledger``); ``PoisonLedger`` wraps it to refuse chosen events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -19,13 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from atlas.db import Database
-from atlas.events.ledger_port import FeedEntry
 from atlas.events.models import ContentAction, Event
 from atlas.events.outbox import emit
-from atlas.kit.clock import rfc3339
+from atlas.ledger import LedgerEntry
+from atlas.ledger.repository import entries_after
 from atlas.runtime import Runtime
 
 REDIS_BIN = "/usr/bin/redis-server"
@@ -76,63 +72,25 @@ class RedisServer:
             self.proc = None
 
 
-FAKE_LEDGER_DDL = (
-    "CREATE TABLE IF NOT EXISTS fake_ledger (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
-    "event_type VARCHAR(64) NOT NULL, actor VARCHAR(64) NOT NULL, payload TEXT NOT NULL, ts VARCHAR(40) NOT NULL)"
-)
+class PoisonLedger:
+    """The real ledger writer, except that it refuses the ``poison`` event types (a ledger that
+    keeps rejecting one event, to exercise dead-lettering)."""
 
-
-def _entry(row: Any) -> FeedEntry:
-    return FeedEntry(
-        seq=int(row.seq), event_id=row.event_id, event_type=row.event_type, actor=row.actor,
-        payload=json.loads(row.payload), timestamp=row.ts, prev_hash="", hash=f"h{row.seq}",
-    )
-
-
-class FakeLedger:
-    """The ledger's append/read contract over a plain table; ``poison`` event types always fail."""
-
-    def __init__(self, db: Database, poison: Sequence[str] = ()) -> None:
-        self.db = db
+    def __init__(self, writer: Any, poison: Sequence[str]) -> None:
+        self.writer = writer
         self.poison = set(poison)
-        self.calls = 0
 
-    async def setup(self) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(text(FAKE_LEDGER_DDL))
-
-    async def append(self, items: Sequence[Any]) -> list[FeedEntry]:
-        self.calls += 1
+    async def append(self, items: Sequence[Any]) -> list[Any]:
         for item in items:
             if item.event_type in self.poison:
                 raise ValueError(f"refusing {item.event_type}")
-        out: list[FeedEntry] = []
-        async with self.db.write() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(text("LOCK TABLE fake_ledger IN EXCLUSIVE MODE"))
-            head = await conn.scalar(text("SELECT COALESCE(MAX(seq), -1) FROM fake_ledger"))
-            for item in items:
-                row = (await conn.execute(text("SELECT * FROM fake_ledger WHERE event_id = :e"), {"e": item.event_id})).first()
-                if row is None:
-                    head += 1
-                    values = {"seq": head, "event_id": item.event_id, "event_type": item.event_type,
-                              "actor": item.actor, "payload": json.dumps(item.payload), "ts": rfc3339(item.timestamp)}
-                    await conn.execute(
-                        text("INSERT INTO fake_ledger VALUES (:seq, :event_id, :event_type, :actor, :payload, :ts)"), values
-                    )
-                    row = (await conn.execute(text("SELECT * FROM fake_ledger WHERE seq = :s"), {"s": head})).first()
-                out.append(_entry(row))
-        return out
+        result: list[Any] = await self.writer.append(items)
+        return result
 
-    async def entries(self, after: int, limit: int) -> list[FeedEntry]:
-        async with self.db.read() as conn:
-            rows = await conn.execute(
-                text("SELECT * FROM fake_ledger WHERE seq > :a ORDER BY seq LIMIT :l"), {"a": after, "l": limit}
-            )
-            return [_entry(r) for r in rows]
 
-    async def all(self) -> list[FeedEntry]:
-        return await self.entries(-1, 10**9)
+async def ledger_entries(db: Database) -> list[LedgerEntry]:
+    async with db.read() as conn:
+        return await entries_after(conn, -1, 1_000_000)
 
 
 @dataclass

@@ -1,59 +1,84 @@
-"""Crash tests with real processes (issue #4 acceptance): SIGKILL a server mid-batch, run two servers.
+"""Crash tests with real server processes (issue #4 acceptance).
 
-Each server is a subprocess running the bridge (``events_node.py``) against the test's database and,
-for Redis, a private ``redis-server``. Every acknowledged (committed) event must be in the ledger
-exactly once, in causal order per actor.
+Each server is ``python -m uvicorn --factory atlas.app:main_app`` (what ``atlas serve`` runs) against
+the test's database and, for Redis, a private ``redis-server``. The test commits events with
+``emit()`` inside ``db.write()``; a commit is an acknowledgement. Every acknowledged event must be in
+the ledger exactly once, in causal order per actor, after servers are SIGKILLed mid-batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from events_helpers import FakeLedger, RedisServer, kill_process, wait_until
+import redis.asyncio as aioredis
+from events_helpers import RedisServer, free_port, kill_process, ledger_entries, wait_until
 
 from atlas.db import Database
 from atlas.events.models import ContentAction
 from atlas.events.outbox import emit
 from atlas.kit.clock import SystemClock
 
-HERE = Path(__file__).resolve().parent
+SHARED_SECRET = base64.b64encode(b"s" * 32).decode()
+SHARED_LOG_KEY = base64.b64encode(b"k" * 32).decode()
 
 
-def node_env(database_url: str, data_dir: Path, redis_url: str | None, namespace: str) -> dict[str, str]:
+def server_env(database_url: str, data_dir: Path, redis_url: str | None, namespace: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
     env.update(
         ATLAS_DATABASE_URL=database_url,
         ATLAS_DATA_DIR=str(data_dir),
+        ATLAS_SECRET_KEY=SHARED_SECRET,
+        ATLAS_LOG_KEY=SHARED_LOG_KEY,
         ATLAS_REDIS_NAMESPACE=namespace,
         ATLAS_EVENTS_POLL_SECONDS="0.05",
         ATLAS_EVENTS_BATCH_SIZE="20",
         ATLAS_EVENTS_LEASE_MS="1500",
-        ATLAS_LOG_LEVEL=os.environ.get("EVENTS_NODE_LOG_LEVEL", "WARNING"),
-        FAKE_LEDGER_SLEEP_AFTER="0.02",
-        PYTHONPATH=str(HERE),
+        ATLAS_LOG_LEVEL=os.environ.get("EVENTS_SERVER_LOG_LEVEL", "WARNING"),
     )
     if redis_url:
         env["ATLAS_REDIS_URL"] = redis_url
     return env
 
 
-def start_node(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    # Set EVENTS_NODE_LOG=/path to keep the servers' logs when debugging.
-    with open(os.environ.get("EVENTS_NODE_LOG", os.devnull), "ab") as log:
+def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A server process; returns once it answers /healthz (its components have started)."""
+    port = free_port()
+    # Set EVENTS_SERVER_LOG=/path to keep the servers' logs when debugging.
+    with open(os.environ.get("EVENTS_SERVER_LOG", os.devnull), "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "events_node.py"), *args], env=env, stdout=subprocess.PIPE, stderr=log
+            [sys.executable, "-m", "uvicorn", "--factory", "atlas.app:main_app", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning"],
+            env=env, stdout=log, stderr=log,
         )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == b"ready", line
-    return proc
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    kill_process(proc)
+    raise RuntimeError("server did not start")
+
+
+async def commit_events(db: Database, round_: int, actors: int = 4) -> list[ContentAction]:
+    events = [ContentAction(actor=f"0x{round_ % actors:040x}", data={"n": round_ * 3 + i}) for i in range(3)]
+    async with db.write() as conn:
+        await emit(conn, list(events), at=SystemClock().now())
+    return events
 
 
 def check_ledger(entries: list[Any], expected: dict[str, list[str]]) -> None:
@@ -71,78 +96,67 @@ def check_ledger(entries: list[Any], expected: dict[str, list[str]]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bus_kind", ["inprocess", "redis"])
-async def test_sigkilled_server_mid_batch_loses_and_duplicates_nothing(
-    bus_kind: str, database_url: str, tmp_path: Path, own_redis: RedisServer
-) -> None:
-    env = node_env(database_url, tmp_path / "node", own_redis.url if bus_kind == "redis" else None, "crash")
+async def test_sigkilled_embedded_server_mid_batch_loses_and_duplicates_nothing(database_url: str, tmp_path: Path) -> None:
+    """The in-process bus dies with the server: the next server republishes what it lost."""
+    env = server_env(database_url, tmp_path / "srv", None, "crash")
     db = Database(database_url)
-    ledger = FakeLedger(db)
-    await ledger.setup()
-    clock = SystemClock()
     expected: dict[str, list[str]] = defaultdict(list)
-    node = await asyncio.to_thread(start_node, env)
+    server = await asyncio.to_thread(start_server, env)
     try:
         for round_ in range(40):
-            events = [ContentAction(actor=f"0x{round_ % 4:040x}", data={"n": round_ * 3 + i}) for i in range(3)]
-            async with db.write() as conn:
-                await emit(conn, events, at=clock.now())
-            for e in events:  # committed: acknowledged
+            for e in await commit_events(db, round_):  # committed: acknowledged
                 expected[e.actor].append(e.event_id)
             if round_ == 20:  # SIGKILL while batches are in flight, then a fresh server
                 await asyncio.sleep(0.05)
-                kill_process(node)
-                node = await asyncio.to_thread(start_node, env)
+                kill_process(server)
+                server = await asyncio.to_thread(start_server, env)
             await asyncio.sleep(0.01)
 
         async def all_in() -> bool:
-            return len(await ledger.all()) >= 120
+            return len(await ledger_entries(db)) >= 120
 
         await wait_until(all_in, timeout=60)
         await asyncio.sleep(0.3)  # anything duplicated late would show now
-        check_ledger(await ledger.all(), dict(expected))
+        check_ledger(await ledger_entries(db), dict(expected))
     finally:
-        kill_process(node)
+        kill_process(server)
         await db.dispose()
 
 
 @pytest.mark.slow
-async def test_two_servers_sharing_database_and_redis_make_one_ledger(
+async def test_two_servers_sharing_database_and_redis_make_one_ledger_even_when_the_leader_is_killed(
     database_url: str, tmp_path: Path, own_redis: RedisServer
 ) -> None:
     db = Database(database_url)
-    ledger = FakeLedger(db)
-    await ledger.setup()
-    nodes = []
+    envs = [server_env(database_url, tmp_path / f"srv{i}", own_redis.url, "pair") for i in range(2)]
+    servers = list(await asyncio.gather(*(asyncio.to_thread(start_server, env) for env in envs)))
+    redis = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
     try:
-        for i, actor in enumerate(("0x" + "a" * 40, "0x" + "b" * 40)):
-            env = node_env(database_url, tmp_path / f"node{i}", own_redis.url, "pair")
-            nodes.append((actor, await asyncio.to_thread(start_node, env, actor, "150")))
-        expected: dict[str, list[str]] = {}
-        for actor, proc in nodes:
-            assert proc.stdout is not None
-            lines = (await asyncio.to_thread(_read_until_done, proc)).splitlines()
-            expected[actor] = [ln.split()[1] for ln in lines if ln.startswith("acked ")]
-            assert len(expected[actor]) == 150
+        expected: dict[str, list[str]] = defaultdict(list)
+        killed = None
+        for round_ in range(60):
+            for e in await commit_events(db, round_):
+                expected[e.actor].append(e.event_id)
+            if round_ == 25:  # SIGKILL the process consuming into the ledger, mid-batch
+                owner = await redis.get("pair:lease:ledger-subscriber")
+                assert owner is not None
+                pid = int(owner.split("-")[-2])
+                killed = next(p for p in servers if p.pid == pid)
+                kill_process(killed)
+            await asyncio.sleep(0.01)
+        assert killed is not None
 
         async def all_in() -> bool:
-            return len(await ledger.all()) >= 300
+            return len(await ledger_entries(db)) >= 180
 
         await wait_until(all_in, timeout=60)
         await asyncio.sleep(0.3)
-        check_ledger(await ledger.all(), expected)
+        check_ledger(await ledger_entries(db), dict(expected))
+        owner = await redis.get("pair:lease:ledger-subscriber")
+        assert owner is not None
+        assert int(owner.split("-")[-2]) != killed.pid
     finally:
-        for _, proc in nodes:
+        for proc in servers:
             kill_process(proc)
+        await redis.aclose()
         await db.dispose()
-
-
-def _read_until_done(proc: subprocess.Popen[bytes]) -> str:
-    assert proc.stdout is not None
-    out = []
-    for raw in proc.stdout:
-        line = raw.decode().strip()
-        if line == "done":
-            break
-        out.append(line)
-    return "\n".join(out)
