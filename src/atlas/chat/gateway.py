@@ -43,6 +43,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_DEVICE = 4403
 CLOSE_SLOW = 4008
 CLOSE_RESTART = 1012
+CLOSE_INTERNAL = 1011
 BACKLOG_PAGE = 500
 GAP_SCAN_LIMIT = 64
 MAX_IN_FLIGHT = 256
@@ -119,6 +120,9 @@ class Connection:
                     await self.ws.send_text(_dumps(event["x"]))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the socket went away; the receive loop cleans up
+        except Exception:  # e.g. the database failed mid-backlog: let the client reconnect and resume
+            self.closed = True
+            await self._close(CLOSE_INTERNAL, "delivery failed; reconnect")
 
     async def _send_row(self, row: Any) -> None:
         frame = {
