@@ -218,14 +218,20 @@ class Gateway:
         except AtlasError as exc:
             await self._refuse(ws, exc.instance_code, exc.detail)
             return
+        except Exception:  # the session store is unreachable: not the client's fault, it may retry
+            await self._refuse(ws, "service_unavailable", "try again shortly", close_code=CLOSE_INTERNAL)
+            return
+        conn = Connection(ws, self.runtime, wallet=wallet, device_id=auth.device_id, queue_size=settings.chat_send_queue)
         try:
             await self._prepare_device(wallet, auth)
+            async with self.runtime.db.read() as db:
+                conn.delivered = await repo.device_cursor_map(db, auth.device_id)
         except AtlasError as exc:
             await self._refuse(ws, exc.instance_code, exc.detail, close_code=CLOSE_DEVICE)
             return
-        conn = Connection(ws, self.runtime, wallet=wallet, device_id=auth.device_id, queue_size=settings.chat_send_queue)
-        async with self.runtime.db.read() as db:
-            conn.delivered = await repo.device_cursor_map(db, auth.device_id)
+        except Exception:
+            await self._refuse(ws, "service_unavailable", "try again shortly", close_code=CLOSE_INTERNAL)
+            return
         self.hub.register(conn)
         self.connections.add(conn)
         WS_OPEN.inc()
