@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 5 * 60
     checkpoint_interval_seconds: float = 1.0
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    # Failed referral-code lookups allowed per client address (GET /v1/referrals/{code}).
+    rate_referral_lookup: str = "30/minute"
+    # Seconds a process may serve a rendered public profile from memory (0 disables the cache).
+    profile_cache_seconds: float = 0.5
     # Event bridge (atlas.events): outbox relay, ledger subscriber, projection feed.
     events_batch_size: int = 500
     events_poll_seconds: float = 0.25  # relay fallback poll when no commit hook woke it

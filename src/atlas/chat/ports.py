@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.devices.repository import active_device_ids
+from atlas.referrals import service as referrals_service
 from atlas.users.tables import users
 
 
@@ -50,11 +51,8 @@ class DeviceCache:
 
 
 async def note_message_sent(conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
-    from atlas.referrals import service
-
-    hook = getattr(service, "note_message_sent", None)
-    if hook is not None:  # TEMPORARY until social lands
-        await hook(conn, sender=sender, conversation_accepted=conversation_accepted, at=at)
+    """Referral activation (social): called inside the message-store transaction."""
+    await referrals_service.note_message_sent(conn, sender=sender, conversation_accepted=conversation_accepted, at=at)
 
 
 def users_table() -> Any:

@@ -19,7 +19,8 @@ offset commit in ONE write transaction, so a crash either applies a batch and it
 entries at or below the stored offset are never handed over again (exactly-once effects, across
 restarts and across several server processes: the offset row is locked while a batch applies).
 If ``handle`` raises, the transaction rolls back and the same entries come again after a backoff:
-a projection is never skipped past an entry. Events a handler emits with ``emit(conn, …)`` join
+a projection is never skipped past an entry. ``handle`` runs inside a write transaction (on SQLite,
+the database's single writer): SQL on ``conn`` only, no network calls or waiting. Events a handler emits with ``emit(conn, …)`` join
 that same transaction.
 
 Entries arrive from the ``ledger`` stream (published by the ledger subscriber after each append);

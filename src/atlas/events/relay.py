@@ -1,8 +1,9 @@
 """The outbox relay: committed outbox rows → the ``events`` stream, in outbox order, at least once.
 
-Each pass is one write transaction: take the relay lock (PostgreSQL advisory lock; SQLite's writer
-is already exclusive), select unpublished rows in id order, publish them, mark them published and
-commit. If publishing fails (Redis down) the transaction rolls back and the rows stay unpublished:
+Each pass on PostgreSQL is one write transaction: take the relay lock (an advisory lock, so one
+relay at a time publishes and the stream keeps outbox order), select unpublished rows in id order,
+publish them, mark them published and commit. On SQLite (one process) the selection is a read
+transaction and the marking a short write one, so the bus is never awaited while holding the writer. If publishing fails (Redis down) the transaction rolls back and the rows stay unpublished:
 the relay retries with exponential backoff and never drops a row. If the commit fails after the
 publish, the rows go out again later; the ledger is idempotent by ``event_id``.
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.events import repository as repo
 from atlas.events._tasks import stop_task, wait_event
@@ -83,38 +85,32 @@ class OutboxRelay:
         return self._runtime
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows went out (0: nothing to do, or another relay is)."""
+        """Publish one batch; returns how many rows went out (0: nothing to do, or another relay is).
+
+        PostgreSQL: select, publish and mark in one transaction holding the relay lock. SQLite: the
+        single relay of the single process selects in a read transaction and marks in a write one, so
+        that a slow bus never holds the database's one writer (every request's commit) hostage.
+        """
         runtime = self.runtime
-        settings = runtime.settings
         now = runtime.clock.now()
         mono = runtime.clock.monotonic()
-        async with runtime.db.write() as conn:
-            if not await repo.try_relay_lock(conn):
-                return 0
-            rows = list(await repo.unpublished(conn, settings.events_batch_size))
-            lost: list[Any] = []
-            # Once a drain of lost rows began, it goes on (the subscriber is busy with what it sent).
-            if self._draining_lost or (mono >= self._next_lost_scan and await self._bus_caught_up()):
-                cutoff = now - timedelta(seconds=settings.events_redeliver_seconds)
-                if not self.bus.durable and self._started_at is not None:
-                    cutoff = max(cutoff, self._started_at)
-                lost = list(await repo.lost_in_flight(conn, cutoff, settings.events_batch_size))
-                # More lost rows than one batch: publish none newer than the last one fetched, so
-                # the stream keeps outbox order; the next pass goes on with the rest at once.
-                self._draining_lost = len(lost) >= settings.events_batch_size
-                if not self._draining_lost:
-                    self._next_lost_scan = mono + max(0.5, settings.events_redeliver_seconds / 4)
-                if lost:
-                    seen = {r.id for r in lost}
-                    limit = lost[-1].id if self._draining_lost else None
-                    rows = sorted(
-                        [*lost, *(r for r in rows if r.id not in seen and (limit is None or r.id < limit))],
-                        key=lambda r: r.id,
-                    )
-            if not rows:
-                return 0
-            await self.bus.add(STREAM_EVENTS, [message_fields(r) for r in rows])
-            await repo.mark_published(conn, [r.id for r in rows], now)
+        if runtime.db.is_sqlite:
+            async with runtime.db.read() as conn:
+                rows, lost = await self._select(conn, now, mono)
+            if rows:
+                await self.bus.add(STREAM_EVENTS, [message_fields(r) for r in rows])
+                async with runtime.db.write() as conn:
+                    await repo.mark_published(conn, [r.id for r in rows], now)
+        else:
+            async with runtime.db.write() as conn:
+                if not await repo.try_relay_lock(conn):
+                    return 0
+                rows, lost = await self._select(conn, now, mono)
+                if rows:
+                    await self.bus.add(STREAM_EVENTS, [message_fields(r) for r in rows])
+                    await repo.mark_published(conn, [r.id for r in rows], now)
+        if not rows:
+            return 0
         PUBLISHED.inc(len(rows))
         if lost:
             REPUBLISHED.inc(len(lost))
@@ -123,6 +119,31 @@ class OutboxRelay:
             self._next_prune = mono + 60
             await self._prune(now)
         return len(rows)
+
+    async def _select(self, conn: AsyncConnection, now: datetime, mono: float) -> tuple[list[Any], list[Any]]:
+        """The next batch in id order: unpublished rows, and lost ones when they are due."""
+        settings = self.runtime.settings
+        rows = list(await repo.unpublished(conn, settings.events_batch_size))
+        lost: list[Any] = []
+        # Once a drain of lost rows began, it goes on (the subscriber is busy with what it sent).
+        if self._draining_lost or (mono >= self._next_lost_scan and await self._bus_caught_up()):
+            cutoff = now - timedelta(seconds=settings.events_redeliver_seconds)
+            if not self.bus.durable and self._started_at is not None:
+                cutoff = max(cutoff, self._started_at)
+            lost = list(await repo.lost_in_flight(conn, cutoff, settings.events_batch_size))
+            # More lost rows than one batch: publish none newer than the last one fetched, so the
+            # stream keeps outbox order; the next pass goes on with the rest at once.
+            self._draining_lost = len(lost) >= settings.events_batch_size
+            if not self._draining_lost:
+                self._next_lost_scan = mono + max(0.5, settings.events_redeliver_seconds / 4)
+            if lost:
+                seen = {r.id for r in lost}
+                limit = lost[-1].id if self._draining_lost else None
+                rows = sorted(
+                    [*lost, *(r for r in rows if r.id not in seen and (limit is None or r.id < limit))],
+                    key=lambda r: r.id,
+                )
+        return rows, lost
 
     async def _bus_caught_up(self) -> bool:
         """Undelivered rows are lost only if the ledger subscriber has nothing left to read: while

@@ -85,6 +85,7 @@ class LedgerSubscriber:
         self._dirty = True
         self._failures: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._finishing: asyncio.Task[None] | None = None
         self._runtime: Runtime | None = None
         self._next_housekeeping = 0.0
         self._errors = 0
@@ -105,6 +106,8 @@ class LedgerSubscriber:
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
+        with contextlib.suppress(Exception):  # unfinished work is redelivered; stopping must not fail
+            await self._await_finishing()
         if self.leader:
             with contextlib.suppress(Exception):  # Redis may be gone; the lease then simply expires
                 await self.bus.release(LEASE_NAME, self.consumer)
@@ -147,6 +150,7 @@ class LedgerSubscriber:
         batch = settings.events_batch_size
         messages: list[Message] = []
         if self._dirty:
+            await self._await_finishing()  # its messages are still pending: let it ack them first
             messages = await self.bus.read_group(STREAM_EVENTS, GROUP_LEDGER, self.consumer, batch, pending=True)
             self._dirty = bool(messages)
         if not messages:
@@ -180,7 +184,10 @@ class LedgerSubscriber:
                 return
         done, failed = await self._append(items)
         if done:
-            await self._finish(done)
+            # Finishing (mark delivered, ledger stream, XACK) overlaps the next batch's append; one
+            # at a time, so the ledger stream still receives entries in seq order.
+            await self._await_finishing()
+            self._finishing = asyncio.create_task(self._finish(done), name="events.ledger_subscriber.finish")
         if failed is not None:
             await self._failed(*failed)
 
@@ -246,6 +253,17 @@ class LedgerSubscriber:
         await self.bus.ack(STREAM_EVENTS, GROUP_LEDGER, [message.id])
         DEAD_LETTERED.inc()
         log.error("event dead-lettered", message_id=message.id, event_id=event_id, reason=reason[:200])
+
+    async def _await_finishing(self) -> None:
+        task, self._finishing = self._finishing, None
+        if task is None:
+            return
+        try:
+            await task
+        except Exception as exc:  # its messages stay pending and are read again
+            self._dirty = True
+            BUS_ERRORS.labels("ledger_subscriber").inc()
+            log.warning("finishing a ledger batch failed; redelivering", error=type(exc).__name__)
 
     async def _finish(self, done: list[tuple[_Item, LedgerEntryLike]]) -> None:
         runtime = self.runtime

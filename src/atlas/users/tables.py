@@ -26,3 +26,6 @@ users = Table(
     Column("activated_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# The social domain declares its avatar table beside the users table so the schema is complete.
+from atlas.users.profile_tables import avatar_blobs  # noqa: E402, F401 - re-exported for metadata

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +92,7 @@ async def ledger_entries(db: Database) -> list[LedgerEntry]:
         return await entries_after(conn, -1, 1_000_000)
 
 
-@dataclass
-class Emitted:
-    event_ids: list[str]
-
-
-async def emit_events(runtime: Runtime, actor: str, count: int, *, start: int = 0, event_type: str = "") -> list[str]:
+async def emit_events(runtime: Runtime, actor: str, count: int, *, start: int = 0) -> list[str]:
     """Emit ``count`` events for ``actor`` in ONE transaction; returns their event ids in order."""
     events: list[Event] = [ContentAction(actor=actor, data={"n": start + i}) for i in range(count)]
     async with runtime.db.write() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from typing import Any
@@ -295,3 +296,41 @@ async def test_replay_after_a_restart_reads_what_the_stream_no_longer_holds_from
     async with second.db.read() as conn:
         assert await repo.read_offset(conn, "seen") == 5
     assert applied[10:12] == [4, 5]
+
+
+async def test_monitor_reports_outbox_depth_streams_pending_and_projection_lag(
+    bridge_settings: Settings, start_runtime: Any
+) -> None:
+    from atlas.observability import REGISTRY
+
+    gate = asyncio.Event()
+
+    async def slow(conn: AsyncConnection, entries: list[Any]) -> None:
+        if not gate.is_set():  # the projection stays behind until the test lets it go
+            raise RuntimeError("not yet")
+
+    runtime = await start_runtime(bridge_settings, setup=lambda rt: register_projection(rt, "slow", slow))
+    await emit_events(runtime, "0xaaa", 4)
+
+    async def in_ledger() -> bool:
+        return len(await ledger_of(runtime)) == 4
+
+    await wait_until(in_ledger)
+    monitor = runtime.services["events"].monitor
+
+    async def refreshed_and_delivered() -> bool:
+        await monitor.refresh()
+        return REGISTRY.get_sample_value("atlas_events_outbox_depth", {"state": "undelivered"}) == 0
+
+    await wait_until(refreshed_and_delivered)
+    assert REGISTRY.get_sample_value("atlas_events_stream_length", {"stream": "ledger"}) == 4
+    assert REGISTRY.get_sample_value("atlas_events_consumer_lag_entries", {"consumer": "slow"}) == 4
+    assert REGISTRY.get_sample_value("atlas_events_consumer_lag_entries", {"consumer": "ledger"}) == 0
+    assert REGISTRY.get_sample_value("atlas_events_pending_entries", {"stream": "events", "group": "ledger"}) == 0
+    gate.set()
+
+    async def caught_up() -> bool:
+        await monitor.refresh()
+        return REGISTRY.get_sample_value("atlas_events_consumer_lag_entries", {"consumer": "slow"}) == 0
+
+    await wait_until(caught_up)
