@@ -8,14 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from atlas.client.e2e.api import register
-from atlas.client.e2e.device import Device
 from sqlalchemy import select, update
 
 from atlas.app import create_app
 from atlas.chat.tables import messages
 from atlas.client.auth import sign_in
 from atlas.client.chat import ChatApi, ChatError, make_envelope
+from atlas.client.e2e.api import register
+from atlas.client.e2e.device import Device
 from atlas.events.tables import outbox
 from atlas.users.tables import users
 
@@ -201,3 +201,25 @@ async def test_strangers_see_nothing(client: httpx.AsyncClient) -> None:
     anonymous = await client.get(f"/v1/conversations/{cid}/messages")
     assert anonymous.status_code == 401
     assert (await client.post("/v1/conversations", json={"peer": b_wallet})).status_code == 401
+
+
+async def test_a_message_in_an_accepted_conversation_activates_a_referral(client: httpx.AsyncClient, app: Any) -> None:
+    referrer, r_wallet, (r1,) = await _person(client)
+    code = (await client.get(f"/v1/users/{r_wallet}")).json()["referral_code"]
+    signed = await sign_in(client, referral_code=code)
+    device = Device.generate(signed.wallet)
+    await register(client, device, signed.account, signed.headers)
+    invitee = ChatApi(client, signed.headers)
+    assert (await client.patch("/v1/users/me", json={"display_name": "Invitee"}, headers=signed.headers)).status_code == 200
+    cid = (await invitee.start(r_wallet))["id"]
+    await invitee.send(cid, _envelope(device, r1))  # still a request: no activation yet
+
+    async def activated() -> list[str]:
+        async with app.state.runtime.db.read() as conn:
+            rows = (await conn.execute(select(outbox.c.event_type))).all()
+        return [r.event_type for r in rows if r.event_type == "REFERRAL_ACTIVATED"]
+
+    assert await activated() == []
+    await referrer.accept(cid)
+    await invitee.send(cid, _envelope(device, r1))
+    assert await activated() == ["REFERRAL_ACTIVATED"]
