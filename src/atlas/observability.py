@@ -51,6 +51,11 @@ log = structlog.get_logger("atlas.http")
 
 
 def _route_template(app: Any, scope: Scope) -> str:
+    # The router records the route it dispatched to in the scope; label by its template, never the raw
+    # path (which would carry wallets and ids into metric labels).
+    matched = scope.get("route")
+    if matched is not None and getattr(matched, "path", None):
+        return str(matched.path)
     for route in getattr(app, "routes", ()):
         match, _ = route.matches(scope)
         if match == Match.FULL:

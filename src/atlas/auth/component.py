@@ -8,6 +8,7 @@ from typing import Any
 from atlas.auth.nonces import DatabaseNonceStore, NonceStore, RedisNonceStore
 from atlas.auth.ratelimit import AuthRateLimiter
 from atlas.auth.signatures import EvmRpc
+from atlas.auth.signin import AuthWriter
 from atlas.runtime import Runtime
 
 
@@ -16,6 +17,7 @@ class AuthState:
     nonces: NonceStore
     limiter: AuthRateLimiter
     rpc: EvmRpc | None
+    writer: AuthWriter
     redis: Any = None
 
 
@@ -29,6 +31,7 @@ class AuthComponent:
         return None
 
     async def stop(self) -> None:
+        await self.state.writer.stop()
         if self.state.rpc is not None:
             await self.state.rpc.close()
         if self.state.redis is not None:
@@ -48,7 +51,7 @@ def install(runtime: Runtime) -> None:
         nonces = DatabaseNonceStore()
     limiter = AuthRateLimiter(settings.rate_auth, redis_url=settings.redis_url, namespace=settings.redis_namespace)
     rpc = EvmRpc(settings.evm_rpc_url) if settings.evm_rpc_url else None
-    state = AuthState(nonces=nonces, limiter=limiter, rpc=rpc, redis=redis_client)
+    state = AuthState(nonces=nonces, limiter=limiter, rpc=rpc, writer=AuthWriter(runtime, nonces), redis=redis_client)
     runtime.services["auth"] = state
     runtime.components.append(AuthComponent(state))
 

@@ -17,7 +17,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from atlas.auth import repository
 from atlas.auth.errors import TokenError
 from atlas.auth.tokens import AccessTokenError, decode_access_token
-from atlas.deps import RuntimeDep
 from atlas.runtime import Runtime
 
 
@@ -58,12 +57,21 @@ async def authenticate_access_token(runtime: Runtime, token: str) -> AuthContext
     return AuthContext(wallet=session.wallet, session_id=session.id, chain=session.chain)
 
 
+async def get_runtime_async(request: Request) -> Runtime:
+    """Like ``atlas.deps.get_runtime`` but ``async``: FastAPI runs sync dependencies in a worker
+    thread, a hop this per-request path can do without."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+AuthRuntime = Annotated[Runtime, Depends(get_runtime_async)]
+
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /v1/auth/connect-wallet.")
 
 
 async def require_session(
     request: Request,
-    runtime: RuntimeDep,
+    runtime: AuthRuntime,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AuthContext:
     if credentials is None:

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from atlas.auth import service
 from atlas.auth.component import auth_state
-from atlas.auth.deps import CurrentSession, as_utc
+from atlas.auth.deps import AuthRuntime, CurrentSession, as_utc
 from atlas.auth.errors import RefreshRejected
-from atlas.auth.nonces import DatabaseNonceStore
 from atlas.auth.repository import SessionRow
 from atlas.auth.schemas import (
     ChallengeRequest,
@@ -22,7 +21,6 @@ from atlas.auth.schemas import (
     TokenResponse,
 )
 from atlas.auth.verify import verify_sign_in
-from atlas.deps import ReadConn, RuntimeDep, WriteConn
 from atlas.errors import NotFound
 from atlas.kit.clock import rfc3339
 
@@ -62,15 +60,14 @@ def _tokens(pair: service.TokenPair) -> dict[str, object]:
     response_model=ChallengeResponse,
     responses={400: _PROBLEM, 429: _PROBLEM},
 )
-async def challenge(body: ChallengeRequest, request: Request, runtime: RuntimeDep) -> ChallengeResponse:
+async def challenge(body: ChallengeRequest, request: Request, runtime: AuthRuntime) -> ChallengeResponse:
     state = auth_state(runtime)
     wallet_key = body.address.lower() if body.address.startswith("0x") else body.address
     await state.limiter.check("challenge", client=_client(request), wallet=wallet_key)
-    now = runtime.clock.now()
-    async with runtime.db.write() as conn:
-        issued = await service.create_challenge(
-            conn, state.nonces, runtime.settings, address=body.address, chain_id=body.chain_id, chain=body.chain, now=now
-        )
+    issued, record = service.make_challenge(
+        runtime.settings, address=body.address, chain_id=body.chain_id, chain=body.chain, now=runtime.clock.now()
+    )
+    await state.writer.store_challenge(record)
     return ChallengeResponse(
         message=issued.message,
         nonce=issued.nonce,
@@ -87,30 +84,15 @@ async def challenge(body: ChallengeRequest, request: Request, runtime: RuntimeDe
     response_model=ConnectWalletResponse,
     responses={400: _PROBLEM, 401: _PROBLEM, 429: _PROBLEM},
 )
-async def connect_wallet(body: ConnectWalletRequest, request: Request, runtime: RuntimeDep) -> ConnectWalletResponse:
+async def connect_wallet(body: ConnectWalletRequest, request: Request, runtime: AuthRuntime) -> ConnectWalletResponse:
     state = auth_state(runtime)
     await state.limiter.check("connect", client=_client(request))
     now = runtime.clock.now()
     verified = await verify_sign_in(body.message, body.signature, settings=runtime.settings, now=now, rpc=state.rpc)
     await state.limiter.check("connect", wallet=verified.wallet)
-    in_db = isinstance(state.nonces, DatabaseNonceStore)
-    if not in_db:
-        # Redis: spent before the database transaction (a failed commit burns the nonce, never reuses it).
-        async with runtime.db.read() as conn:
-            await service.spend_nonce(conn, state.nonces, verified, now=now)
-    async with runtime.db.write() as conn:
-        if in_db:
-            await service.spend_nonce(conn, state.nonces, verified, now=now)
-        result = await service.complete_sign_in(
-            conn,
-            runtime.settings,
-            runtime.secrets.secret_key,
-            verified,
-            referral_code=body.referral_code,
-            now=now,
-            user_agent=request.headers.get("user-agent"),
-        )
-    runtime.committed()
+    result = await state.writer.sign_in(
+        verified, referral_code=body.referral_code, user_agent=request.headers.get("user-agent")
+    )
     referral = (
         None if result.referral is None else ReferralOutcome(accepted=result.referral.accepted, reason=result.referral.reason)
     )
@@ -128,9 +110,12 @@ async def connect_wallet(body: ConnectWalletRequest, request: Request, runtime: 
     response_model=TokenResponse,
     responses={401: _PROBLEM, 429: _PROBLEM},
 )
-async def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
+async def refresh(body: RefreshRequest, request: Request, runtime: AuthRuntime) -> TokenResponse:
     state = auth_state(runtime)
     await state.limiter.check("refresh", client=_client(request))
+    async with runtime.db.read() as conn:
+        owner = await service.refresh_owner(conn, body.refresh_token)
+    await state.limiter.check("refresh", wallet=owner)
     now = runtime.clock.now()
     async with runtime.db.write() as conn:
         outcome = await service.refresh(
@@ -150,8 +135,10 @@ async def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep) -
     summary="End the calling session at once (its access and refresh tokens). Authenticated: the caller's own session.",
     responses={401: _PROBLEM},
 )
-async def logout(ctx: CurrentSession, conn: WriteConn, runtime: RuntimeDep) -> Response:
-    await service.logout(conn, ctx, now=runtime.clock.now())
+async def logout(ctx: CurrentSession, runtime: AuthRuntime) -> Response:
+    async with runtime.db.write() as conn:
+        await service.logout(conn, ctx, now=runtime.clock.now())
+    runtime.committed()
     return Response(status_code=204)
 
 
@@ -173,8 +160,9 @@ def _session_info(row: SessionRow, current_id: str) -> SessionInfo:
     response_model=SessionList,
     responses={401: _PROBLEM},
 )
-async def list_sessions(ctx: CurrentSession, conn: ReadConn, runtime: RuntimeDep) -> SessionList:
-    rows = await service.list_sessions(conn, ctx, now=runtime.clock.now())
+async def list_sessions(ctx: CurrentSession, runtime: AuthRuntime) -> SessionList:
+    async with runtime.db.read() as conn:
+        rows = await service.list_sessions(conn, ctx, now=runtime.clock.now())
     return SessionList(sessions=[_session_info(r, ctx.session_id) for r in rows])
 
 
@@ -184,8 +172,13 @@ async def list_sessions(ctx: CurrentSession, conn: ReadConn, runtime: RuntimeDep
     summary="Revoke one of the caller's sessions at once. Authenticated: the caller's own sessions only.",
     responses={401: _PROBLEM, 404: _PROBLEM},
 )
-async def delete_session(session_id: str, ctx: CurrentSession, conn: WriteConn, runtime: RuntimeDep) -> Response:
-    if len(session_id) > 64 or not await service.revoke_own_session(conn, ctx, session_id, now=runtime.clock.now()):
+async def delete_session(session_id: str, ctx: CurrentSession, runtime: AuthRuntime) -> Response:
+    revoked = False
+    if len(session_id) <= 64:
+        async with runtime.db.write() as conn:
+            revoked = await service.revoke_own_session(conn, ctx, session_id, now=runtime.clock.now())
+        runtime.committed()
+    if not revoked:
         raise NotFound("You have no live session with this id.", code="session_not_found")
     return Response(status_code=204)
 
@@ -196,8 +189,9 @@ async def delete_session(session_id: str, ctx: CurrentSession, conn: WriteConn, 
     response_model=SessionInfo,
     responses={401: _PROBLEM},
 )
-async def current_session(ctx: CurrentSession, conn: ReadConn) -> SessionInfo:
-    row = await service.get_session(conn, ctx)
+async def current_session(ctx: CurrentSession, runtime: AuthRuntime) -> SessionInfo:
+    async with runtime.db.read() as conn:
+        row = await service.get_session(conn, ctx)
     if row is None:  # revoked and swept between the check and this read
         raise NotFound("No such session.", code="session_not_found")
     return _session_info(row, ctx.session_id)

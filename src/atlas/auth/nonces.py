@@ -30,51 +30,81 @@ class IssuedNonce:
 
 
 class NonceStore(Protocol):
-    async def issue(self, conn: AsyncConnection, issued: IssuedNonce) -> None: ...
+    #: True when nonces live in the database: issuing and spending need a write transaction.
+    in_database: bool
 
-    async def spend(self, conn: AsyncConnection, *, nonce: str, address: str, now: datetime) -> SpendOutcome: ...
+    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None: ...
 
-    async def close(self) -> None: ...
+    async def spend(
+        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
+    ) -> list[SpendOutcome]:
+        """Spend ``(nonce, address)`` pairs; one outcome per pair, in order. Of several identical
+        pairs only the first can be ``ok``."""
+        ...
 
 
 class DatabaseNonceStore:
-    """Nonces as rows; ``UPDATE … WHERE spent_at IS NULL`` is the atomic spend."""
+    """Nonces as rows; one ``UPDATE … WHERE spent_at IS NULL RETURNING`` spends a whole batch."""
+
+    in_database = True
 
     def __init__(self, sweep_every: float = 60.0) -> None:
         self._sweep_every = sweep_every
         self._last_sweep: datetime | None = None
 
-    async def issue(self, conn: AsyncConnection, issued: IssuedNonce) -> None:
-        now = issued.issued_at
+    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None:
+        assert conn is not None  # noqa: S101 - in_database stores are always given a connection
+        now = max(i.issued_at for i in issued)
         if self._last_sweep is None or (now - self._last_sweep).total_seconds() > self._sweep_every:
             self._last_sweep = now
             # Spent or expired rows are only kept long enough to tell "reused" from "unknown".
             await repository.sweep_nonces(conn, before=now - timedelta(hours=1))
-        await repository.insert_nonce(
+        await repository.insert_nonces(
             conn,
-            nonce=issued.nonce,
-            address=issued.address,
-            chain=issued.chain,
-            issued_at=issued.issued_at,
-            expires_at=issued.expires_at,
+            [
+                {
+                    "nonce": i.nonce,
+                    "address": i.address,
+                    "chain": i.chain,
+                    "issued_at": i.issued_at,
+                    "expires_at": i.expires_at,
+                }
+                for i in issued
+            ],
         )
 
-    async def spend(self, conn: AsyncConnection, *, nonce: str, address: str, now: datetime) -> SpendOutcome:
-        if await repository.spend_nonce(conn, nonce=nonce, address=address, now=now):
-            return "ok"
-        record = await repository.get_nonce(conn, nonce)
-        if record is None:
-            return "unknown"
-        if record.address != address:
-            return "address_mismatch"
-        if record.spent_at is not None:
-            return "reused"
-        if as_utc(record.expires_at) <= now:
-            return "expired"
-        return "unknown"
+    async def spend(
+        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
+    ) -> list[SpendOutcome]:
+        assert conn is not None  # noqa: S101 - in_database stores are always given a connection
+        spent = await repository.spend_nonces(conn, sorted(set(pairs)), now=now)
+        records = await repository.get_nonces(conn, sorted({n for n, _ in pairs if n not in spent}))
+        granted: set[str] = set()
+        outcomes: list[SpendOutcome] = []
+        for nonce, address in pairs:
+            if nonce in spent:
+                if spent[nonce] != address:
+                    outcomes.append("address_mismatch")
+                elif nonce in granted:
+                    outcomes.append("reused")  # the same message twice in one batch: one wins
+                else:
+                    granted.add(nonce)
+                    outcomes.append("ok")
+            else:
+                outcomes.append(_classify(records.get(nonce), address, now))
+        return outcomes
 
-    async def close(self) -> None:
-        return None
+
+def _classify(record: repository.NonceRecord | None, address: str, now: datetime) -> SpendOutcome:
+    if record is None:
+        return "unknown"
+    if record.address != address:
+        return "address_mismatch"
+    if record.spent_at is not None:
+        return "reused"
+    if as_utc(record.expires_at) <= now:
+        return "expired"
+    return "unknown"
 
 
 # KEYS[1] = nonce key, KEYS[2] = spent marker; ARGV[1] = address, ARGV[2] = marker TTL (s).
@@ -95,23 +125,27 @@ return 'ok'
 class RedisNonceStore:
     """Nonces as Redis keys with a TTL; a Lua script checks the address and deletes atomically."""
 
+    in_database = False
+
     def __init__(self, client: Any, namespace: str) -> None:
         self._redis = client
         self._prefix = f"{namespace}:auth:nonce:"
         self._spend = client.register_script(_SPEND_LUA)
 
-    async def issue(self, conn: AsyncConnection, issued: IssuedNonce) -> None:
-        ttl = max(1, int((issued.expires_at - issued.issued_at).total_seconds()))
-        value = f"{issued.address}|{issued.chain}|{int(issued.issued_at.timestamp())}"
-        await self._redis.set(self._prefix + issued.nonce, value, ex=ttl)
+    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for i in issued:
+                ttl = max(1, int((i.expires_at - i.issued_at).total_seconds()))
+                pipe.set(self._prefix + i.nonce, f"{i.address}|{i.chain}|{int(i.issued_at.timestamp())}", ex=ttl)
+            await pipe.execute()
 
-    async def spend(self, conn: AsyncConnection, *, nonce: str, address: str, now: datetime) -> SpendOutcome:
-        key = self._prefix + nonce
-        result = await self._spend(keys=[key, key + ":spent"], args=[address, 3600])
-        outcome = result.decode() if isinstance(result, bytes) else str(result)
-        if outcome in ("ok", "unknown", "reused", "address_mismatch"):
-            return outcome  # type: ignore[return-value]  # checked against the Literal's members
-        return "unknown"
-
-    async def close(self) -> None:
-        return None
+    async def spend(
+        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
+    ) -> list[SpendOutcome]:
+        outcomes: list[SpendOutcome] = []
+        for nonce, address in pairs:
+            key = self._prefix + nonce
+            result = await self._spend(keys=[key, key + ":spent"], args=[address, 3600])
+            outcome = result.decode() if isinstance(result, bytes) else str(result)
+            outcomes.append(outcome if outcome in ("ok", "reused", "address_mismatch") else "unknown")  # type: ignore[arg-type]  # narrowed to the Literal's members
+        return outcomes

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth.tables import auth_nonces, auth_refresh_tokens, auth_sessions
@@ -36,61 +37,22 @@ class SessionRow:
 # -- nonces (embedded mode) ------------------------------------------------------------------------
 
 
-async def insert_nonce(
-    conn: AsyncConnection, *, nonce: str, address: str, chain: str, issued_at: datetime, expires_at: datetime
-) -> None:
-    await conn.execute(
-        insert(auth_nonces).values(
-            nonce=nonce, address=address, chain=chain, issued_at=issued_at, expires_at=expires_at
-        )
-    )
-
-
 async def sweep_nonces(conn: AsyncConnection, *, before: datetime) -> None:
     await conn.execute(delete(auth_nonces).where(auth_nonces.c.expires_at < before))
-
-
-async def spend_nonce(conn: AsyncConnection, *, nonce: str, address: str, now: datetime) -> bool:
-    """Atomically mark an unspent, unexpired nonce issued for ``address`` as spent."""
-    result = await conn.execute(
-        update(auth_nonces)
-        .where(
-            auth_nonces.c.nonce == nonce,
-            auth_nonces.c.address == address,
-            auth_nonces.c.spent_at.is_(None),
-            auth_nonces.c.expires_at > now,
-        )
-        .values(spent_at=now)
-    )
-    return result.rowcount == 1
-
-
-async def get_nonce(conn: AsyncConnection, nonce: str) -> NonceRecord | None:
-    row = (await conn.execute(select(auth_nonces).where(auth_nonces.c.nonce == nonce))).first()
-    if row is None:
-        return None
-    return NonceRecord(
-        nonce=row.nonce,
-        address=row.address,
-        chain=row.chain,
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        spent_at=row.spent_at,
-    )
 
 
 # -- sessions --------------------------------------------------------------------------------------
 
 
-def _session(row: object) -> SessionRow:
+def _session(row: Any) -> SessionRow:  # a SQLAlchemy Row: attributes are per query
     return SessionRow(
-        id=row.id,  # type: ignore[attr-defined]  # SQLAlchemy Row attributes are dynamic
-        wallet=row.wallet,  # type: ignore[attr-defined]
-        chain=row.chain,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        last_used_at=row.last_used_at,  # type: ignore[attr-defined]
-        expires_at=row.expires_at,  # type: ignore[attr-defined]
-        revoked_at=row.revoked_at,  # type: ignore[attr-defined]
+        id=row.id,
+        wallet=row.wallet,
+        chain=row.chain,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -103,29 +65,6 @@ _SESSION_COLUMNS = (
     auth_sessions.c.expires_at,
     auth_sessions.c.revoked_at,
 )
-
-
-async def insert_session(
-    conn: AsyncConnection,
-    *,
-    session_id: str,
-    wallet: str,
-    chain: str,
-    now: datetime,
-    expires_at: datetime,
-    user_agent: str | None,
-) -> None:
-    await conn.execute(
-        insert(auth_sessions).values(
-            id=session_id,
-            wallet=wallet,
-            chain=chain,
-            created_at=now,
-            last_used_at=now,
-            expires_at=expires_at,
-            user_agent=user_agent,
-        )
-    )
 
 
 async def get_session(conn: AsyncConnection, session_id: str) -> SessionRow | None:
@@ -205,3 +144,66 @@ async def find_refresh_token(conn: AsyncConnection, token_hash: str) -> tuple[st
         )
     ).first()
     return None if row is None else (str(row.session_id), row.spent_at)
+
+
+async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | None:
+    """The wallet a refresh token belongs to (spent or not), for its per-wallet rate limit."""
+    row = (
+        await conn.execute(
+            select(auth_sessions.c.wallet)
+            .select_from(auth_refresh_tokens.join(auth_sessions))
+            .where(auth_refresh_tokens.c.token_hash == token_hash)
+        )
+    ).first()
+    return None if row is None else str(row.wallet)
+
+
+# -- bulk forms for group commit -------------------------------------------------------------------
+
+
+async def insert_nonces(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
+    await conn.execute(insert(auth_nonces), rows)
+
+
+async def spend_nonces(conn: AsyncConnection, pairs: list[tuple[str, str]], *, now: datetime) -> dict[str, str]:
+    """Spend every live nonce among ``(nonce, address)`` pairs in one statement: nonce → address."""
+    if not pairs:
+        return {}
+    result = await conn.execute(
+        update(auth_nonces)
+        .where(
+            tuple_(auth_nonces.c.nonce, auth_nonces.c.address).in_(pairs),
+            auth_nonces.c.spent_at.is_(None),
+            auth_nonces.c.expires_at > now,
+        )
+        .values(spent_at=now)
+        .returning(auth_nonces.c.nonce, auth_nonces.c.address)
+    )
+    return {str(r.nonce): str(r.address) for r in result}
+
+
+async def get_nonces(conn: AsyncConnection, nonces: list[str]) -> dict[str, NonceRecord]:
+    if not nonces:
+        return {}
+    rows = await conn.execute(select(auth_nonces).where(auth_nonces.c.nonce.in_(nonces)))
+    return {
+        r.nonce: NonceRecord(
+            nonce=r.nonce,
+            address=r.address,
+            chain=r.chain,
+            issued_at=r.issued_at,
+            expires_at=r.expires_at,
+            spent_at=r.spent_at,
+        )
+        for r in rows
+    }
+
+
+async def insert_sessions(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
+    if rows:
+        await conn.execute(insert(auth_sessions), rows)
+
+
+async def insert_refresh_tokens(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
+    if rows:
+        await conn.execute(insert(auth_refresh_tokens), rows)

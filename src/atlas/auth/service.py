@@ -6,8 +6,8 @@ raising on reuse, because the family's revocation must be committed before the 4
 
 from __future__ import annotations
 
+import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -16,24 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth import repository
 from atlas.auth.deps import AuthContext, as_utc
-from atlas.auth.errors import AddressInvalid, ChainNotAllowed, SignInRejected
-from atlas.auth.nonces import IssuedNonce, NonceStore, SpendOutcome
+from atlas.auth.errors import AddressInvalid, ChainNotAllowed
+from atlas.auth.nonces import IssuedNonce
 from atlas.auth.siwe import SiweMessage, SolanaSignInMessage, is_solana_address, to_checksum_address
-from atlas.auth.tokens import hash_token, issue_access_token, new_refresh_token, session_hash
-from atlas.auth.verify import STATEMENT, VerifiedSignIn
+from atlas.auth.tokens import hash_token, issue_access_token, new_refresh_token
+from atlas.auth.verify import STATEMENT
 from atlas.config import Settings
-from atlas.events.models import Login
-from atlas.events.outbox import emit
 from atlas.kit.clock import rfc3339
 from atlas.referrals.service import ReferralResult, accept_at_signup
-from atlas.users.service import profile_exists, register_if_new
 
-_NONCE_ERRORS: dict[SpendOutcome, tuple[str, str]] = {
-    "unknown": ("nonce_unknown", "This nonce was never issued here (or has been forgotten)."),
-    "reused": ("nonce_reused", "This nonce has already been used: request a new challenge."),
-    "expired": ("nonce_expired", "This nonce has expired: request a new challenge."),
-    "address_mismatch": ("nonce_address_mismatch", "This nonce was issued for another account."),
-}
+_RE_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True)
@@ -89,25 +81,15 @@ def resolve_chain(settings: Settings, address: str, chain_id: int | None, chain:
         chain_id = settings.chain_ids[0]
     if chain_id not in settings.chain_ids:
         raise ChainNotAllowed(f"Chain id {chain_id} is not accepted here.")
-    if len(address) != 42 or not address.startswith("0x"):
+    if not _RE_EVM_ADDRESS.fullmatch(address):
         raise AddressInvalid("An EVM address is 0x followed by 40 hex digits.")
-    try:
-        int(address[2:], 16)
-    except ValueError:
-        raise AddressInvalid("An EVM address is 0x followed by 40 hex digits.") from None
     return to_checksum_address(address), f"eip155:{chain_id}"
 
 
-async def create_challenge(
-    conn: AsyncConnection,
-    nonces: NonceStore,
-    settings: Settings,
-    *,
-    address: str,
-    chain_id: int | None,
-    chain: str | None,
-    now: datetime,
-) -> Challenge:
+def make_challenge(
+    settings: Settings, *, address: str, chain_id: int | None, chain: str | None, now: datetime
+) -> tuple[Challenge, IssuedNonce]:
+    """The message to sign and the nonce record to store (the caller stores it)."""
     display_address, caip2 = resolve_chain(settings, address, chain_id, chain)
     namespace, _, reference = caip2.partition(":")
     nonce = secrets.token_hex(16)  # 128 bits, alphanumeric as EIP-4361 requires
@@ -131,10 +113,7 @@ async def create_challenge(
     else:
         message = SiweMessage(chain_id=int(reference), **fields)
     wallet = display_address.lower() if namespace == "eip155" else display_address
-    await nonces.issue(
-        conn, IssuedNonce(nonce=nonce, address=wallet, chain=caip2, issued_at=issued_at, expires_at=expires_at)
-    )
-    return Challenge(
+    challenge = Challenge(
         message=message.to_text(),
         nonce=nonce,
         address=display_address,
@@ -142,93 +121,20 @@ async def create_challenge(
         issued_at=issued_at,
         expires_at=expires_at,
     )
+    return challenge, IssuedNonce(nonce=nonce, address=wallet, chain=caip2, issued_at=issued_at, expires_at=expires_at)
 
 
-async def spend_nonce(
-    conn: AsyncConnection, nonces: NonceStore, verified: VerifiedSignIn, *, now: datetime
-) -> None:
-    outcome = await nonces.spend(conn, nonce=verified.nonce, address=verified.wallet, now=now)
-    if outcome != "ok":
-        code, detail = _NONCE_ERRORS[outcome]
-        raise SignInRejected(detail, code=code)
-
-
-async def _open_session(
-    conn: AsyncConnection,
-    settings: Settings,
-    key: bytes,
-    *,
-    wallet: str,
-    chain: str,
-    now: datetime,
-    user_agent: str | None,
-) -> TokenPair:
-    session_id = str(uuid.uuid4())
-    refresh = new_refresh_token()
-    refresh_expires = now + timedelta(seconds=settings.refresh_token_ttl_seconds)
-    await repository.insert_session(
-        conn,
-        session_id=session_id,
-        wallet=wallet,
-        chain=chain,
-        now=now,
-        expires_at=refresh_expires,
-        user_agent=(user_agent or "")[:200] or None,
-    )
-    await repository.insert_refresh_token(
-        conn, token_hash=hash_token(refresh), session_id=session_id, now=now, expires_at=refresh_expires
-    )
-    access, ttl = issue_access_token(
-        key=key,
-        issuer=settings.public_url,
-        wallet=wallet,
-        session_id=session_id,
-        chain=chain,
-        now=now,
-        ttl=settings.access_token_ttl_seconds,
-    )
-    return TokenPair(access, refresh, ttl, wallet, session_id, chain)
-
-
-async def complete_sign_in(
-    conn: AsyncConnection,
-    settings: Settings,
-    key: bytes,
-    verified: VerifiedSignIn,
-    *,
-    referral_code: str | None,
-    now: datetime,
-    user_agent: str | None,
-) -> SignIn:
-    """After the signature and the nonce: register on first sign-in, open a session, emit events."""
-    registered = await register_if_new(conn, wallet=verified.wallet, chain=verified.chain, at=now)
-    referral: ReferralResult | None = None
-    if referral_code is not None:
-        if registered:
-            referral = await _accept_referral(conn, invitee=verified.wallet, code=referral_code, at=now)
-        else:
-            referral = ReferralResult(accepted=False, reason="already_registered")
-    tokens = await _open_session(
-        conn, settings, key, wallet=verified.wallet, chain=verified.chain, now=now, user_agent=user_agent
-    )
-    await emit(
-        conn, [Login(actor=verified.wallet, chain=verified.chain, session_hash=session_hash(tokens.session_id))], at=now
-    )
-    return SignIn(
-        tokens=tokens,
-        profile_exists=await profile_exists(conn, verified.wallet),
-        registered=registered,
-        referral=referral,
-    )
-
-
-async def _accept_referral(conn: AsyncConnection, *, invitee: str, code: str, at: datetime) -> ReferralResult:
+async def accept_referral(conn: AsyncConnection, *, invitee: str, code: str, at: datetime) -> ReferralResult:
     """A bad code, or a failing referrals domain, never blocks sign-in: a savepoint contains it."""
     try:
         async with conn.begin_nested():
             return await accept_at_signup(conn, invitee=invitee, code=code, at=at)
     except Exception:  # the referral is optional; the sign-in must still succeed
         return ReferralResult(accepted=False, reason="referral_failed")
+
+
+async def refresh_owner(conn: AsyncConnection, refresh_token: str) -> str | None:
+    return await repository.refresh_token_wallet(conn, hash_token(refresh_token))
 
 
 async def refresh(

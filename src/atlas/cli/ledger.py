@@ -40,8 +40,13 @@ def _settings() -> Settings:
 
 
 def _log_verifier_key(settings: Settings) -> str:
+    """This deployment's verifier key, from ATLAS_LOG_KEY or the key generated in ATLAS_DATA_DIR."""
     from atlas.ledger.checkpoint import LogSigner
 
+    if settings.log_key is None and not (settings.data_dir / "log_key").exists():
+        # resolve_secrets would generate a fresh key here, which could never verify anything.
+        typer.echo("no log key: set ATLAS_LOG_KEY / ATLAS_DATA_DIR, or pass --key VERIFIER_KEY", err=True)
+        raise typer.Exit(code=2)
     return LogSigner(settings.resolved_log_origin, resolve_secrets(settings).log_seed).verifier_key
 
 

@@ -48,7 +48,9 @@ class LedgerComponent:
         last = loop.time()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel from stop().
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             wait = last + self.interval - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.ledger import merkle
 from atlas.ledger.entries import LedgerEntry
-from atlas.ledger.tables import ledger_checkpoints, ledger_entries, ledger_head, ledger_nodes
+from atlas.ledger.tables import ledger_checkpoints, ledger_entries, ledger_head
 
 _E = ledger_entries.c
 _COLS = (_E.seq, _E.event_id, _E.event_type, _E.actor, _E.payload, _E.timestamp, _E.prev_hash, _E.hash)
@@ -124,10 +124,22 @@ async def get_nodes(conn: AsyncConnection, keys: Sequence[tuple[int, int]]) -> d
         for row in await conn.execute(select(*_COLS).where(_E.seq.in_(leaves))):
             out[(0, row.seq)] = merkle.leaf_hash(LedgerEntry.from_row(row).canonical_body())
     if inner:
-        c = ledger_nodes.c
-        rows = await conn.execute(select(c.level, c.idx, c.hash).where(tuple_(c.level, c.idx).in_(inner)))
-        for r in rows:
-            out[(r.level, r.idx)] = bytes(r.hash)
+        # An OR of primary-key equalities, as plain SQL: both SQLite and PostgreSQL answer it with
+        # index lookups (SQLite scans the table for a row-value IN (VALUES …)), and building it as
+        # text skips SQLAlchemy's per-call expression construction on this latency-critical path.
+        qmark = conn.dialect.paramstyle == "qmark"
+        terms = []
+        params: list[int] = []
+        for lvl, idx in inner:
+            if qmark:
+                terms.append("(level = ? AND idx = ?)")
+            else:
+                terms.append(f"(level = ${len(params) + 1} AND idx = ${len(params) + 2})")
+            params += (lvl, idx)
+        sql = "SELECT level, idx, hash FROM ledger_nodes WHERE " + " OR ".join(terms)  # noqa: S608 - placeholders only
+        for node in (await conn.exec_driver_sql(sql, tuple(params))).all():
+            level, index, digest = tuple(node)
+            out[(int(level), int(index))] = bytes(digest)
     return out
 
 

@@ -52,12 +52,15 @@ async def root_at(conn: AsyncConnection, size: int) -> bytes:
 
 
 async def inclusion_proof(conn: AsyncConnection, seq: int, tree_size: int | None) -> InclusionProof:
-    current = await repo.tree_size(conn)
+    """PATH(seq, D[0:tree_size]) from O(log n) stored nodes in two queries.
+
+    An explicit ``tree_size`` is not checked against the head row: the nodes a proof needs include
+    the subtree ending at leaf ``tree_size − 1``, which exists only once the tree is that large, so
+    a missing node *is* the out-of-range answer (the head is read only to word the error).
+    """
     if tree_size is None:
         latest = await repo.latest_checkpoint(conn)
-        tree_size = int(latest.tree_size) if latest is not None else current
-    if not 0 <= tree_size <= current:
-        raise ProofRangeError(f"tree_size must be between 1 and the current size {current}", tree_size=current)
+        tree_size = int(latest.tree_size) if latest is not None else await repo.tree_size(conn)
     if not 0 <= seq < tree_size:
         raise ProofRangeError(f"seq must be below tree_size {tree_size}", tree_size=tree_size)
     size = tree_size
@@ -65,7 +68,15 @@ async def inclusion_proof(conn: AsyncConnection, seq: int, tree_size: int | None
     def both(g: merkle.NodeGetter) -> object:
         return g(0, seq), merkle.inclusion_path(g, seq, size)
 
-    get = await _resolve(conn, both)
+    keys = merkle.plan(both)
+    nodes = await repo.get_nodes(conn, keys)
+    if len(nodes) < len(set(keys)):
+        current = await repo.tree_size(conn)
+        raise ProofRangeError(f"tree_size must be between 1 and the current size {current}", tree_size=current)
+
+    def get(level: int, index: int) -> bytes:
+        return nodes[(level, index)]
+
     return InclusionProof(seq, size, get(0, seq), merkle.inclusion_path(get, seq, size))
 
 

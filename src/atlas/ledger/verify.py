@@ -51,7 +51,11 @@ def _no_constant(_: str) -> Any:
     raise _FloatFound
 
 
-_decoder = json.JSONDecoder(parse_float=_no_float, parse_int=_int, parse_constant=_no_constant)
+_decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_constant)
+_strict_decoder = json.JSONDecoder(parse_float=_no_float, parse_int=_int, parse_constant=_no_constant)
+# A JSON number of 16+ digits follows ':', ',' or '['. Only lines where this matches (rare: a string
+# may contain such text too) are re-parsed with the per-integer range check, which is slower.
+_LONG_NUMBER = re.compile(r"[:,\[]-?\d{16}")
 
 
 @dataclass
@@ -112,7 +116,7 @@ class ChainVerifier:
             return self._fail("line does not end with a newline")
         try:
             text = raw.decode("utf-8")
-            obj = _decoder.decode(text)
+            obj = (_strict_decoder if _LONG_NUMBER.search(text) else _decoder).decode(text)
         except _FloatFound:
             return self._fail("a floating-point number (floats are not allowed)")
         except _BigInt:

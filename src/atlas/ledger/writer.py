@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -43,7 +44,7 @@ class LedgerWriter:
     def __init__(self, db: Database, *, max_batch: int = 5000) -> None:
         self._db = db
         self._max_batch = max_batch
-        self._queue: list[tuple[list[Prepared], asyncio.Future[list[LedgerEntry]]]] = []
+        self._queue: deque[tuple[list[Prepared], asyncio.Future[list[LedgerEntry]]]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._frontier: Frontier | None = None
         self._head = ""
@@ -70,7 +71,7 @@ class LedgerWriter:
             batch: list[tuple[list[Prepared], asyncio.Future[list[LedgerEntry]]]] = []
             count = 0
             while self._queue and (not batch or count + len(self._queue[0][0]) <= self._max_batch):
-                req = self._queue.pop(0)
+                req = self._queue.popleft()
                 batch.append(req)
                 count += len(req[0])
             try:
@@ -150,7 +151,9 @@ class LedgerWriter:
             if remaining <= 0:
                 return None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=min(remaining, 0.05))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                async with asyncio.timeout(min(remaining, 0.05)):
+                    await changed.wait()
 
     async def flush(self) -> None:
         """Wait until every queued append has been committed (or failed)."""

@@ -43,3 +43,20 @@ async def profile_exists(conn: AsyncConnection, wallet: str) -> bool:
     row = await conn.execute(select(users.c.display_name).where(users.c.wallet == wallet))
     first = row.first()
     return first is not None and first.display_name is not None
+
+
+async def insert_many_if_absent(conn: AsyncConnection, rows: list[dict[str, object]]) -> set[str]:
+    """Bulk form of :func:`insert_if_absent`; the wallets actually inserted."""
+    if not rows:
+        return set()
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(users).values(rows).on_conflict_do_nothing().returning(users.c.wallet)
+    return {str(r.wallet) for r in await conn.execute(stmt)}
+
+
+async def existing(conn: AsyncConnection, wallets: list[str]) -> dict[str, bool]:
+    """wallet → profile_exists, for the wallets that have an account."""
+    if not wallets:
+        return {}
+    rows = await conn.execute(select(users.c.wallet, users.c.display_name).where(users.c.wallet.in_(wallets)))
+    return {str(r.wallet): r.display_name is not None for r in rows}

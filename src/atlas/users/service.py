@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,3 +54,38 @@ async def register_if_new(conn: AsyncConnection, *, wallet: str, chain: str, at:
 async def profile_exists(conn: AsyncConnection, wallet: str) -> bool:
     """True once the account has a display name."""
     return await repository.profile_exists(conn, wallet)
+
+
+@dataclass(frozen=True)
+class Registrations:
+    created: set[str]  # wallets this call created
+    events: list[UserRegistered]  # theirs, for the caller to emit (one outbox INSERT per batch)
+    profiles: dict[str, bool]  # wallet → profile_exists, for the accounts that existed before
+
+
+async def register_many(conn: AsyncConnection, accounts: list[tuple[str, str]], *, at: datetime) -> Registrations:
+    """Bulk :func:`register_if_new` for ``(wallet, chain)`` pairs (first chain wins per wallet).
+
+    The rare referral-code collision falls back to the one-by-one path (which emits its own event).
+    """
+    chains: dict[str, str] = {}
+    for wallet, chain in accounts:
+        chains.setdefault(wallet, chain)
+    codes = {w: new_referral_code() for w in chains}
+    rows: list[dict[str, object]] = [
+        {"wallet": w, "chain": c, "created_at": at, "updated_at": at, "referral_code": codes[w]}
+        for w, c in chains.items()
+    ]
+    # Existing accounts make their row a no-op (ON CONFLICT DO NOTHING): one statement either way.
+    created = await repository.insert_many_if_absent(conn, rows)
+    known = await repository.existing(conn, [w for w in chains if w not in created])
+    for wallet in chains:
+        # Neither created nor existing: the referral code collided with another account's.
+        if wallet not in created and wallet not in known:
+            if await register_if_new(conn, wallet=wallet, chain=chains[wallet], at=at):
+                created.add(wallet)
+                codes.pop(wallet)  # register_if_new emitted its own event
+            else:
+                known[wallet] = await repository.profile_exists(conn, wallet)
+    events = [UserRegistered(actor=w, chain=chains[w], referral_code=codes[w]) for w in chains if w in created and w in codes]
+    return Registrations(created=created, events=events, profiles=known)

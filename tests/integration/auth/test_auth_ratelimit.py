@@ -57,3 +57,23 @@ async def test_one_wallet_is_throttled_across_client_addresses(make_settings: An
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
                 statuses.append((await http.post("/v1/auth/challenge", json={"address": address})).status_code)
     assert statuses == [200, 200, 200, 429, 429]
+
+
+async def test_refresh_is_limited_per_wallet_across_client_addresses(make_settings: Any) -> None:
+    from atlas.client.auth import sign_in
+
+    app = create_app(make_settings(rate_auth="3/minute"))
+    async with app.router.lifespan_context(app):
+        statuses = []
+        transport = httpx.ASGITransport(app=app, client=("10.1.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+            me = await sign_in(http)
+        token = me.refresh_token
+        for i in range(5):
+            transport = httpx.ASGITransport(app=app, client=(f"10.2.0.{i + 1}", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+                resp = await http.post("/v1/auth/refresh", json={"refresh_token": token})
+                statuses.append(resp.status_code)
+                if resp.status_code == 200:
+                    token = resp.json()["refresh_token"]
+    assert statuses == [200, 200, 200, 429, 429]

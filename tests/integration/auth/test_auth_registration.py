@@ -94,3 +94,14 @@ def test_referral_code_normalisation() -> None:
     assert normalize_referral_code(" 0o1l-iabc ") == "00111ABC"
     assert normalize_referral_code("ABCDEFGU") is None  # U is not in the alphabet
     assert normalize_referral_code("SHORT") is None
+
+
+async def test_concurrent_first_sign_ins_of_one_wallet_register_once(client: httpx.AsyncClient, app: Any) -> None:
+    account = Account.create()
+    results = await asyncio.gather(*(sign_in(client, account) for _ in range(6)))
+    flags = [r.response["registered"] for r in results if r.response is not None]
+    assert sorted(flags) == [False] * 5 + [True]
+    kinds = [t for t, a, _ in await _events(app) if a == account.address.lower()]
+    assert kinds.count("USER_REGISTERED") == 1
+    assert kinds.count("LOGIN") == 6
+    assert kinds.index("USER_REGISTERED") < kinds.index("LOGIN")

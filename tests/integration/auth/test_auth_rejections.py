@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from auth_helpers import Flow, assert_rejected
 from eth_account import Account
 
 from atlas.auth.siwe import parse_siwe_message
 from atlas.client.auth import sign_evm
 from atlas.kit.clock import rfc3339
-from conftest import Flow, assert_rejected
 
 
 def _at(delta_seconds: float) -> str:
@@ -154,6 +154,9 @@ async def test_malformed_json_and_wrong_content_type(client: httpx.AsyncClient) 
     [
         ({"address": "0x1234"}, 400, "address_invalid"),
         ({"address": "0x" + "g" * 40}, 400, "address_invalid"),
+        ({"address": "0x+" + "1" * 39}, 400, "address_invalid"),
+        ({"address": "0x1_" + "1" * 38}, 400, "address_invalid"),
+        ({"address": "0x" + "1" * 39 + "\u0661"}, 400, "address_invalid"),
         ({"address": "0x" + "11" * 20, "chain_id": 5}, 400, "chain_not_allowed"),
         ({"address": "0x" + "11" * 20, "chain": "eip155:10"}, 400, "chain_not_allowed"),
         ({"address": "0x" + "11" * 20, "chain": "cosmos:hub"}, 400, "chain_not_allowed"),
@@ -176,3 +179,23 @@ async def test_twenty_concurrent_submissions_yield_one_session(flow: Flow, accou
     assert statuses.count(200) == 1, [r.text for r in responses]
     assert all(r.json()["code"] == "nonce_reused" for r in responses if r.status_code != 200)
     assert await flow.session_count() == 1
+
+
+async def test_mixed_concurrent_batch_gets_each_outcome_right(flow: Flow) -> None:
+    alice, bob, mallory = Account.create(), Account.create(), Account.create()
+    a_msg, a_sig = await flow.signed(alice)
+    b_msg, b_sig = await flow.signed(bob)
+    a_nonce = parse_siwe_message(a_msg).nonce
+    m_msg, m_sig = await flow.signed(mallory, nonce=a_nonce)  # Mallory tries Alice's nonce
+    results = await asyncio.gather(
+        flow.connect(m_msg, m_sig),
+        flow.connect(a_msg, a_sig),
+        flow.connect(b_msg, b_sig),
+        flow.connect(b_msg, b_sig),
+        flow.connect(a_msg, a_sig),
+    )
+    assert_rejected(results[0], 401, "nonce_address_mismatch")
+    ok = [r for r in results if r.status_code == 200]
+    assert sorted(r.json()["wallet"] for r in ok) == sorted([alice.address.lower(), bob.address.lower()])
+    assert sorted(r.json()["code"] for r in results[1:] if r.status_code != 200) == ["nonce_reused", "nonce_reused"]
+    assert await flow.session_count() == 2

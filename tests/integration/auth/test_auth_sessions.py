@@ -197,3 +197,26 @@ async def test_challenge_nonce_expires(clocked_client: httpx.AsyncClient, frozen
     )
     assert resp.status_code == 401
     assert resp.json()["code"] == "message_expired"
+
+
+async def test_one_account_across_evm_chains(make_settings: Any) -> None:
+    from eth_account import Account
+
+    app = create_app(make_settings(chain_ids=(1, 137)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+            account = Account.create()
+            mainnet = await sign_in(http, account, chain_id=1)
+            polygon = await sign_in(http, account, chain_id=137)
+            assert mainnet.wallet == polygon.wallet
+            assert polygon.response is not None
+            assert polygon.response["registered"] is False
+            assert polygon.response["chain"] == "eip155:137"
+            chains = {
+                s["session_id"]: s["chain_id"]
+                for s in (await http.get("/v1/auth/sessions", headers=polygon.headers)).json()["sessions"]
+            }
+            assert chains == {mainnet.session_id: "eip155:1", polygon.session_id: "eip155:137"}
+            resp = await http.post("/v1/auth/challenge", json={"address": account.address, "chain_id": 10})
+            assert resp.json()["code"] == "chain_not_allowed"

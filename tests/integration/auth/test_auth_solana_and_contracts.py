@@ -13,13 +13,13 @@ import base58
 import httpx
 import pytest
 import uvicorn
+from auth_helpers import assert_rejected
 from eth_account import Account
 from nacl.signing import SigningKey
 
 from atlas.app import create_app
 from atlas.auth.signatures import ERC1271_MAGIC, ERC6492_SUFFIX, decode_evm_signature, recover_eoa
 from atlas.client.auth import sign_evm, sign_in_solana, solana_address
-from conftest import assert_rejected
 
 MAINNET = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
 

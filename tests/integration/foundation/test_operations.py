@@ -24,11 +24,13 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 
 async def test_metrics_is_prometheus_text(client: httpx.AsyncClient) -> None:
     await client.get("/healthz")
+    await client.get("/v1/genesis/entries/0")
     resp = await client.get("/metrics")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/plain")
     assert 'atlas_http_requests_total{method="GET",route="/healthz",status="200"}' in resp.text
     assert "atlas_websockets_open" in resp.text
+    assert 'route="/v1/genesis/entries/{seq}"' in resp.text
 
 
 async def test_openapi_is_31_and_matches_committed(client: httpx.AsyncClient) -> None:

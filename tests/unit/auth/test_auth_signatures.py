@@ -69,7 +69,7 @@ def test_solana_signatures_base64_and_base58() -> None:
             decode_solana_signature(bad)
 
 
-KEY = b"k" * 32
+KEY = b"k" * 64
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -229,7 +229,7 @@ def messages(draw: st.DrawFn) -> SiweMessage:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(messages())
 def test_build_then_parse_round_trips(message: SiweMessage) -> None:
     text = message.to_text()
@@ -237,7 +237,7 @@ def test_build_then_parse_round_trips(message: SiweMessage) -> None:
     assert parse_siwe_message(text).to_text() == text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(messages(), st.data())
 def test_parse_fails_only_with_siwe_parse_error(message: SiweMessage, data: st.DataObject) -> None:
     text = message.to_text()

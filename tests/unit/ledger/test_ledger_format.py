@@ -195,3 +195,22 @@ def test_parallel_verification_agrees_with_sequential() -> None:
     p = verify_file(io.BytesIO(dropped), jobs=2, chunk_bytes=20_000)
     assert p.failure is not None
     assert p.failure.seq == 1500
+
+
+def test_an_older_checkpoint_is_checked_against_the_prefix_root() -> None:
+    lines = chain([{"k": i} for i in range(7)])
+    bodies = [line[: line.find(b',"hash"')] + line[line.find(b',"payload"') :].rstrip(b"\n") for line in lines]
+    signer = LogSigner("example.test/genesis", bytes(32))
+    root3 = merkle.root_of([merkle.leaf_hash(b) for b in bodies[:3]])
+    good = signer.sign(3, root3)
+    result = check_checkpoint(verify_lines(lines, watch=3), good, signer.verifier_key)
+    assert result.ok, result.failure
+    assert result.checkpoint is not None
+    assert result.checkpoint.size == 3
+    wrong = signer.sign(3, merkle.root_of([merkle.leaf_hash(b) for b in bodies[1:4]]))
+    failed = check_checkpoint(verify_lines(lines, watch=3), wrong, signer.verifier_key)
+    assert failed.failure is not None
+    assert "root" in failed.failure.reason
+    ahead = check_checkpoint(verify_lines(lines), signer.sign(9, root3), signer.verifier_key)
+    assert ahead.failure is not None
+    assert "covers 9" in ahead.failure.reason
