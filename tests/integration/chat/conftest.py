@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from atlas.client.e2e.api import register
-from atlas.client.e2e.device import Device
 
 from atlas.client.auth import SignedIn, sign_in
 from atlas.client.chat import ChatApi, ChatSocket
+from atlas.client.e2e.api import register
+from atlas.client.e2e.device import Device
 from atlas.config import Settings
 from atlas.migrate import upgrade_database
 

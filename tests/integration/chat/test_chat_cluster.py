@@ -8,9 +8,9 @@ import contextlib
 from typing import Any
 
 import pytest
-from atlas.client.e2e.api import build_envelope, open_envelope
 
 from atlas.client.chat import ChatError, ChatSocket
+from atlas.client.e2e.api import build_envelope, open_envelope
 
 
 def _msg(text: str) -> dict[str, Any]:
