@@ -71,6 +71,14 @@ class Settings(BaseSettings):
             return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
+    # Chat (ATLAS_CHAT_*): envelope limits, stranger-request budget, socket queues.
+    chat_max_envelope_bytes: int = 256 * 1024
+    chat_max_payload_devices: int = 20
+    chat_requests_per_hour: int = 20
+    chat_send_queue: int = 1024
+    chat_auth_timeout_seconds: float = 10.0
+    chat_typing_ttl_seconds: int = 5
+
     @field_validator("chain_ids", mode="before")
     @classmethod
     def _split_chain_ids(cls, value: object) -> object:

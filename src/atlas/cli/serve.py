@@ -38,4 +38,6 @@ def register(app: typer.Typer) -> None:
             proxy_headers=False,
             ws_ping_interval=20,
             ws_ping_timeout=20,
+            # Ciphertext does not compress; deflate nearly doubled idle memory per socket (bench/chat.py).
+            ws_per_message_deflate=False,
         )

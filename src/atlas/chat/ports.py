@@ -1,0 +1,65 @@
+"""The chat domain's view of its neighbours: devices, referrals and user profiles.
+
+Kept in one module so that the hot path's dependencies on other domains are explicit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from atlas.devices.repository import active_device_ids
+from atlas.referrals import service as referrals_service
+from atlas.users.tables import users
+
+
+async def active_devices(conn: AsyncConnection, wallet: str) -> set[str]:
+    return {d.lower() for d in await active_device_ids(conn, wallet)}
+
+
+class DeviceCache:
+    """Active device sets per wallet, reused for ``ttl`` seconds by the message store.
+
+    The store trusts a cached set only to *accept* an envelope: whenever an envelope does not match
+    (unknown or missing devices, unknown sender device) the sets are read again inside the same
+    transaction before it is refused, so a device registered a moment ago is never refused. What a
+    stale set can do is accept, for at most ``ttl``, an envelope that leaves out a device registered
+    within that window (that device then misses that message), or one still addressed to a device
+    revoked within it.
+    """
+
+    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._sets: dict[str, tuple[float, set[str]]] = {}
+
+    async def get(self, conn: AsyncConnection, wallet: str, *, fresh: bool = False) -> set[str]:
+        now = self._clock()
+        hit = self._sets.get(wallet)
+        if hit is not None and not fresh and now - hit[0] < self.ttl:
+            return hit[1]
+        devices = await active_devices(conn, wallet)
+        if len(self._sets) > 50_000:
+            self._sets.clear()
+        self._sets[wallet] = (now, devices)
+        return devices
+
+
+async def note_message_sent(conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
+    """Referral activation (social): called inside the message-store transaction."""
+    await referrals_service.note_message_sent(conn, sender=sender, conversation_accepted=conversation_accepted, at=at)
+
+
+def users_table() -> Any:
+    """The profiles table, for searching the inbox by the peer's display name."""
+    return users
+
+
+async def account_exists(conn: AsyncConnection, wallet: str) -> bool:
+    row = (await conn.execute(select(users.c.wallet).where(users.c.wallet == wallet))).first()
+    return row is not None

@@ -1,0 +1,193 @@
+"""The message hot path: store a batch of envelopes in one transaction.
+
+Per conversation, seqs are allocated from ``last_seq`` of the (locked, on PostgreSQL) conversation
+row inside the insert transaction, so they run 1, 2, 3, … with no gaps across processes. Each item
+of a batch succeeds or fails on its own: every check runs before anything is written, so a refused
+item never aborts the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from atlas.chat import ports
+from atlas.chat import repository as repo
+from atlas.chat.envelope import PreparedSend, check_devices, conversation_hash, size_bucket
+from atlas.chat.errors import (
+    ConversationBlocked,
+    ConversationNotFound,
+    MissingDevice,
+    RequestNotAccepted,
+    UnknownDevice,
+    UnknownSenderDevice,
+)
+from atlas.chat.service import Fanout
+from atlas.chat.timefmt import to_ms
+from atlas.errors import AtlasError
+from atlas.events.models import Event, MessageSent
+from atlas.events.outbox import emit
+
+
+@dataclass
+class StoredMessage:
+    conversation_id: str
+    seq: int
+    server_ts_ms: int
+    sender: str
+    peer: str
+    client_msg_id: str
+    envelope: dict[str, Any] | None  # None for a duplicate (the original is already delivered)
+    duplicate: bool
+
+
+@dataclass
+class ReceiptOp:
+    wallet: str
+    device_id: str
+    conversation_id: str
+    up_to: int
+
+
+async def store_messages(
+    conn: AsyncConnection, items: list[PreparedSend], *, at: datetime, device_cache: ports.DeviceCache | None = None
+) -> list[StoredMessage | AtlasError]:
+    cache = device_cache or ports.DeviceCache(ttl=0)
+    now_ms = to_ms(at)
+    rows = await repo.lock_conversations(conn, (i.conversation_id for i in items))
+    existing = await repo.existing_client_ids(conn, [(i.conversation_id, i.client_msg_id) for i in items])
+    wallets = {i.sender for i in items}
+    for row in rows.values():
+        wallets.update((row.wallet_a, row.wallet_b))
+    devices = {w: await cache.get(conn, w) for w in sorted(wallets)}
+    refreshed: set[str] = set()
+
+    last_seq = {cid: row.last_seq for cid, row in rows.items()}
+    seen: dict[tuple[str, str], StoredMessage] = {}
+    results: list[StoredMessage | AtlasError] = []
+    message_rows: list[dict[str, Any]] = []
+    payload_rows: list[dict[str, Any]] = []
+    events: list[Event] = []
+    referral_notes: dict[str, bool] = {}
+
+    for item in items:
+        row = rows.get(item.conversation_id)
+        if row is None or item.sender not in (row.wallet_a, row.wallet_b):
+            results.append(ConversationNotFound("no such conversation"))
+            continue
+        peer = row.wallet_b if row.wallet_a == item.sender else row.wallet_a
+        key = (item.conversation_id, item.client_msg_id)
+        original = existing.get(key)
+        if original is not None:
+            results.append(
+                StoredMessage(row.id, original.seq, original.server_ts_ms, original.sender, peer,
+                              item.client_msg_id, None, duplicate=True)
+            )
+            continue
+        if key in seen:
+            first = seen[key]
+            results.append(
+                StoredMessage(row.id, first.seq, first.server_ts_ms, first.sender, peer, item.client_msg_id,
+                              None, duplicate=True)
+            )
+            continue
+        if row.state == "blocked":
+            results.append(ConversationBlocked("this conversation is blocked"))
+            continue
+        if row.state == "request" and item.sender != row.initiator:
+            results.append(RequestNotAccepted("accept the request before replying"))
+            continue
+        refusal = _check_devices(item, devices[item.sender], devices[peer])
+        if refusal is not None and not {item.sender, peer} <= refreshed:
+            for wallet in (item.sender, peer):  # a cached set may be stale: check again before refusing
+                devices[wallet] = await cache.get(conn, wallet, fresh=True)
+                refreshed.add(wallet)
+            refusal = _check_devices(item, devices[item.sender], devices[peer])
+        if refusal is not None:
+            results.append(refusal)
+            continue
+        seq = last_seq[row.id] + 1
+        last_seq[row.id] = seq
+        message_rows.append(
+            {
+                "conversation_id": row.id,
+                "seq": seq,
+                "client_msg_id": item.client_msg_id,
+                "sender": item.sender,
+                "sender_device": item.envelope.sender_device,
+                "server_ts_ms": now_ms,
+                "size": item.size,
+            }
+        )
+        for payload, body in zip(item.envelope.payloads, item.bodies, strict=True):
+            payload_rows.append(
+                {"device_id": payload.device_id, "conversation_id": row.id, "seq": seq, "kind": payload.kind, "body": body}
+            )
+        events.append(
+            MessageSent(
+                actor=item.sender,
+                conversation_hash=conversation_hash(row.id),
+                peer=peer,
+                seq=seq,
+                size_bucket=size_bucket(item.size),
+                envelope_hash=item.envelope_hash,
+            )
+        )
+        accepted = row.state == "accepted"
+        referral_notes[item.sender] = referral_notes.get(item.sender, False) or accepted
+        stored = StoredMessage(row.id, seq, now_ms, item.sender, peer, item.client_msg_id, item.wire(), duplicate=False)
+        seen[key] = stored
+        results.append(stored)
+
+    if message_rows:
+        await repo.insert_messages(conn, message_rows, payload_rows)
+        advanced = {r["conversation_id"] for r in message_rows}
+        await repo.advance_conversations(conn, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in sorted(advanced)])
+        await emit(conn, events, at=at)
+        # One call per sender and batch: the referral rule needs "has sent a message" (in an
+        # accepted conversation), not a count.
+        for sender, accepted in sorted(referral_notes.items()):
+            await ports.note_message_sent(conn, sender=sender, conversation_accepted=accepted, at=at)
+    return results
+
+
+def _check_devices(item: PreparedSend, sender_devices: set[str], peer_devices: set[str]) -> AtlasError | None:
+    sender_device = item.envelope.sender_device
+    if sender_device not in sender_devices:
+        return UnknownSenderDevice("sender_device is not one of your active devices")
+    given = [p.device_id for p in item.envelope.payloads]
+    unknown, missing = check_devices(
+        given, sender_device=sender_device, sender_devices=sender_devices, peer_devices=peer_devices
+    )
+    if unknown:
+        return UnknownDevice("payloads address devices that may not receive this message", unknown=unknown)
+    if missing:
+        return MissingDevice("active recipient devices have no payload; refetch device lists", missing=missing)
+    return None
+
+
+async def store_delivered(conn: AsyncConnection, ops: list[ReceiptOp]) -> list[Fanout | AtlasError]:
+    """Persist ``delivered`` receipts as per-device cursors (monotonic) and relay them to the peer."""
+    rows = await repo.conversations_by_ids(conn, {op.conversation_id for op in ops})
+    results: list[Fanout | AtlasError] = []
+    best: dict[tuple[str, str], int] = {}
+    for op in ops:
+        row = rows.get(op.conversation_id)
+        if row is None or op.wallet not in (row.wallet_a, row.wallet_b):
+            results.append(ConversationNotFound("no such conversation"))
+            continue
+        up_to = min(op.up_to, row.last_seq)
+        key = (op.device_id, row.id)
+        best[key] = max(best.get(key, 0), up_to)
+        peer = row.wallet_b if row.wallet_a == op.wallet else row.wallet_a
+        frame = {"type": "receipt", "conversation_id": row.id, "kind": "delivered", "up_to": up_to, "from": op.wallet}
+        results.append(Fanout(wallets=(peer,), frame=frame))
+    await repo.upsert_cursors(
+        conn,
+        [{"device_id": d, "conversation_id": c, "delivered_up_to": v} for (d, c), v in sorted(best.items())],
+        monotonic=True,
+    )
+    return results

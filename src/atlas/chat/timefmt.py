@@ -1,0 +1,15 @@
+"""Millisecond timestamps (the chat tables' unit) to and from the contract's RFC 3339 form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from atlas.kit.clock import rfc3339
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def ms_to_rfc3339(ms: int) -> str:
+    return rfc3339(datetime.fromtimestamp(ms / 1000, UTC))
