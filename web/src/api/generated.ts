@@ -99,6 +99,21 @@ export type ConsistencyProofOut = {
   second: number;
 };
 
+export type ConversationOut = {
+  blocked_by_me: boolean;
+  created_at: string;
+  id: string;
+  initiator: string;
+  last_activity_at: string;
+  last_message?: MessageOut | null;
+  last_seq: number;
+  peer: string;
+  peer_display_name?: string | null;
+  read_up_to: number;
+  state: "request" | "accepted" | "blocked";
+  unread_count: number;
+};
+
 export type DeviceListOut = {
   devices: DeviceOut[];
   wallet: string;
@@ -137,6 +152,15 @@ export type EntryOut = {
   timestamp: string;
 };
 
+/** What a client sends; the server never looks inside ``body``. */
+export type Envelope = {
+  /** Idempotency key: a repeat returns the original seq. */
+  client_msg_id: string;
+  /** One payload per recipient device: each device of the peer and each other device of the sender. */
+  payloads: Payload[];
+  sender_device: string;
+};
+
 export type ExplainTerm = {
   cap: number;
   /** How many facts the term counted, before its cap. */
@@ -150,6 +174,12 @@ export type ExplainTerm = {
 
 export type HTTPValidationError = {
   detail?: ValidationError[];
+};
+
+export type Inbox = {
+  conversations: ConversationOut[];
+  /** Pass as ?cursor= for the next (older) page; null at the end. */
+  next_cursor: string | null;
 };
 
 export type InclusionProofOut = {
@@ -170,6 +200,21 @@ export type LogRequest = {
   payload: Record<string, unknown>;
 };
 
+export type MessageOut = {
+  conversation_id: string;
+  envelope: Envelope;
+  sender: string;
+  seq: number;
+  server_ts: string;
+};
+
+export type MessagesPage = {
+  /** Ascending seq order. */
+  messages: MessageOut[];
+  /** Pass as ?before= for the older page; null at the start. */
+  next_before: number | null;
+};
+
 export type OneTimePrekeyIn = {
   key_id: number;
   /** base64, X25519, 32 bytes */
@@ -179,6 +224,13 @@ export type OneTimePrekeyIn = {
 export type OneTimePrekeyOut = {
   key_id: number;
   public_key: string;
+};
+
+export type Payload = {
+  /** Ciphertext for this one device, standard base64 with padding. */
+  body: string;
+  device_id: string;
+  kind: "prekey" | "message";
 };
 
 export type PendingOut = {
@@ -260,6 +312,17 @@ export type PutDeviceResponse = {
   wallet: string;
 };
 
+export type ReadMarker = {
+  /** Every message up to this seq has been seen. */
+  up_to: number;
+};
+
+export type ReadOut = {
+  conversation_id: string;
+  read_up_to: number;
+  unread_count: number;
+};
+
 export type ReferralCode = {
   code: string;
   display_name: string | null;
@@ -299,6 +362,15 @@ export type RefreshRequest = {
   refresh_token: string;
 };
 
+export type SendAck = {
+  client_msg_id: string;
+  conversation_id: string;
+  /** True when this client_msg_id was already stored (original seq). */
+  duplicate: boolean;
+  seq: number;
+  server_ts: string;
+};
+
 export type SessionInfo = {
   /** CAIP-2 chain the session signed in on, e.g. 'eip155:1'. */
   chain_id: string;
@@ -326,6 +398,10 @@ export type SignedPrekeyOut = {
   key_id: number;
   public_key: string;
   signature: string;
+};
+
+export type StartConversation = {
+  peer: string;
 };
 
 export type TokenResponse = {
@@ -412,6 +488,46 @@ export function deleteSession(sessionId: string, options?: RequestOptions): Prom
 /** GET /v1/coherence/{wallet} — A wallet's coherence score (0–10000) and trust level. Public. */
 export function getCoherence(wallet: string, options?: RequestOptions): Promise<CoherenceScore> {
   return request("GET", `/v1/coherence/${encodeURIComponent(String(wallet))}`, { ...options });
+}
+
+/** GET /v1/conversations — The caller's inbox by last activity. Authenticated: the caller's own conversations. */
+export function listConversations(query?: { q?: string | null; cursor?: string | null; limit?: number; state?: "request" | "accepted" | "blocked" | null; device_id?: string | null }, options?: RequestOptions): Promise<Inbox> {
+  return request("GET", `/v1/conversations`, { query, ...options });
+}
+
+/** POST /v1/conversations — Start (or fetch) the conversation with a peer. Authenticated: the caller's own conversations. */
+export function startConversation(body: StartConversation, options?: RequestOptions): Promise<ConversationOut> {
+  return request("POST", `/v1/conversations`, { json: body, ...options });
+}
+
+/** GET /v1/conversations/{conversation_id} — One conversation. Authenticated: members only. */
+export function getConversation(conversationId: string, options?: RequestOptions): Promise<ConversationOut> {
+  return request("GET", `/v1/conversations/${encodeURIComponent(String(conversationId))}`, { ...options });
+}
+
+/** POST /v1/conversations/{conversation_id}/accept — Accept a request (or unblock). Authenticated: the recipient of the request, or who blocked. */
+export function acceptConversation(conversationId: string, options?: RequestOptions): Promise<ConversationOut> {
+  return request("POST", `/v1/conversations/${encodeURIComponent(String(conversationId))}/accept`, { ...options });
+}
+
+/** POST /v1/conversations/{conversation_id}/block — Block the conversation: nothing more is delivered. Authenticated: members only. */
+export function blockConversation(conversationId: string, options?: RequestOptions): Promise<ConversationOut> {
+  return request("POST", `/v1/conversations/${encodeURIComponent(String(conversationId))}/block`, { ...options });
+}
+
+/** GET /v1/conversations/{conversation_id}/messages — Message history, older pages by `before`. Authenticated: members only. */
+export function listMessages(conversationId: string, query?: { before?: number | null; limit?: number; device_id?: string | null }, options?: RequestOptions): Promise<MessagesPage> {
+  return request("GET", `/v1/conversations/${encodeURIComponent(String(conversationId))}/messages`, { query, ...options });
+}
+
+/** POST /v1/conversations/{conversation_id}/messages — Send an envelope (CONTRACT §4). Authenticated: members only, from one of the caller's devices. */
+export function sendMessage(conversationId: string, body: Envelope, options?: RequestOptions): Promise<SendAck> {
+  return request("POST", `/v1/conversations/${encodeURIComponent(String(conversationId))}/messages`, { json: body, ...options });
+}
+
+/** POST /v1/conversations/{conversation_id}/read — Raise the caller's private read marker. Authenticated: members only; seen by own devices only. */
+export function markRead(conversationId: string, body: ReadMarker, options?: RequestOptions): Promise<ReadOut> {
+  return request("POST", `/v1/conversations/${encodeURIComponent(String(conversationId))}/read`, { json: body, ...options });
 }
 
 /** PUT /v1/devices/{device_id} — Register or re-upload a device's public keys. Authenticated: the caller's own device only. */
@@ -542,6 +658,14 @@ export const operations = {
   "GET /v1/auth/sessions": "listSessions",
   "DELETE /v1/auth/sessions/{session_id}": "deleteSession",
   "GET /v1/coherence/{wallet}": "getCoherence",
+  "GET /v1/conversations": "listConversations",
+  "POST /v1/conversations": "startConversation",
+  "GET /v1/conversations/{conversation_id}": "getConversation",
+  "POST /v1/conversations/{conversation_id}/accept": "acceptConversation",
+  "POST /v1/conversations/{conversation_id}/block": "blockConversation",
+  "GET /v1/conversations/{conversation_id}/messages": "listMessages",
+  "POST /v1/conversations/{conversation_id}/messages": "sendMessage",
+  "POST /v1/conversations/{conversation_id}/read": "markRead",
   "PUT /v1/devices/{device_id}": "putDevice",
   "DELETE /v1/devices/{device_id}": "revokeDevice",
   "POST /v1/devices/{device_id}/prekeys": "addPrekeys",
