@@ -258,7 +258,8 @@ export class Engine {
   }
 
   private async recipients(peer: string): Promise<VerifiedDevice[]> {
-    const [theirs, mine] = await Promise.all([this.directory.devices(peer), this.directory.devices(this.wallet)]);
+    // Fresh lists for every send: a device added a moment ago must get its payload.
+    const [theirs, mine] = await Promise.all([this.directory.devices(peer, 0), this.directory.devices(this.wallet, 0)]);
     return [...theirs, ...mine.filter((d) => d.deviceId !== this.device.id)];
   }
 

@@ -529,7 +529,9 @@ class MessengerView {
     const thread = this.thread;
     if (!conv || !thread) return;
     const [history, meta] = await Promise.all([this.engine.history(conv.id), this.engine.meta(conv.id)]);
-    const pending = this.engine.pendingFor(conv.id);
+    // A sent message is briefly both stored and pending (between its ack and the pending list update).
+    const stored = new Set(history.map((m) => m.clientMsgId));
+    const pending = this.engine.pendingFor(conv.id).filter((p) => !stored.has(p.clientMsgId));
     const nearBottom = thread.parentElement ? thread.parentElement.scrollHeight - thread.parentElement.scrollTop - thread.parentElement.clientHeight < 80 : true;
     const items: HTMLElement[] = [];
     let lastDay = "";
