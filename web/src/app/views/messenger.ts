@@ -433,6 +433,9 @@ class MessengerView {
     this.thread = h("div", { class: "thread", id: "thread", role: "log", "aria-live": "polite", "aria-label": `Messages with ${name}`, tabindex: 0 });
     this.typingEl = h("div", { class: "typing", id: "typing", "aria-live": "polite" });
     const textarea = h("textarea", { id: "composer", rows: 1, placeholder: "Write an encrypted message", "aria-label": `Message ${name}`, maxlength: 4000 });
+    // Re-rendering the same conversation (e.g. the peer accepted) keeps what was being typed.
+    const previous = document.getElementById("composer");
+    if (previous instanceof HTMLTextAreaElement && this.current?.id === conv.id) textarea.value = previous.value;
     const send = h("button", { type: "submit", class: "primary", id: "send" }, "Send");
     const composer = h("form", { class: "composer", "aria-label": "Send a message" }, textarea, send);
     const isRequestForMe = conv.state === "request" && conv.initiator !== this.engine.wallet;
