@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     chat_send_queue: int = 1024
     chat_auth_timeout_seconds: float = 10.0
     chat_typing_ttl_seconds: int = 5
+    # How often each process re-checks the sessions behind its open sockets (logout closes them).
+    chat_session_check_seconds: float = 5.0
 
     @field_validator("chain_ids", mode="before")
     @classmethod

@@ -85,6 +85,20 @@ async def list_active_sessions(conn: AsyncConnection, *, wallet: str, now: datet
     return [_session(r) for r in rows]
 
 
+async def live_session_ids(conn: AsyncConnection, session_ids: list[str], *, now: datetime) -> set[str]:
+    """Which of ``session_ids`` are neither revoked nor expired (one query for many sockets)."""
+    if not session_ids:
+        return set()
+    rows = await conn.execute(
+        select(auth_sessions.c.id).where(
+            auth_sessions.c.id.in_(session_ids),
+            auth_sessions.c.revoked_at.is_(None),
+            auth_sessions.c.expires_at > now,
+        )
+    )
+    return {r[0] for r in rows}
+
+
 async def touch_session(conn: AsyncConnection, *, session_id: str, now: datetime) -> None:
     await conn.execute(update(auth_sessions).where(auth_sessions.c.id == session_id).values(last_used_at=now))
 

@@ -22,6 +22,7 @@ import uuid
 from collections import deque
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -38,6 +39,8 @@ from atlas.chat.writer import ChatWriter, ReadOp
 from atlas.errors import AtlasError
 from atlas.observability import WS_OPEN
 from atlas.runtime import Runtime
+
+log = structlog.get_logger("atlas.chat")
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_DEVICE = 4403
@@ -76,6 +79,7 @@ class Connection:
         self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.typing_log: dict[str, deque[float]] = {}
         self.member_cache: dict[str, tuple[float, str, str]] = {}  # cid -> (checked_at, peer, state)
+        self.session_id = ""
 
     # --- producer side (hub, receive loop) ---
 
@@ -97,11 +101,11 @@ class Connection:
             if self.ws.application_state == WebSocketState.CONNECTED:
                 await self.ws.close(code=code, reason=reason)
 
-    def shutdown(self) -> None:
+    def shutdown(self, code: int = CLOSE_RESTART, reason: str = "server restarting") -> None:
         self.closed = True
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(_CLOSE)
-        asyncio.get_running_loop().create_task(self._close(CLOSE_RESTART, "server restarting"))
+        asyncio.get_running_loop().create_task(self._close(code, reason))
 
     # --- consumer side: the only writer of this socket ---
 
@@ -190,11 +194,43 @@ class Gateway:
         self.hub = hub
         self.writer = writer
         self.connections: set[Connection] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     async def shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         for conn in list(self.connections):
             conn.shutdown()
         await asyncio.sleep(0)
+
+    async def check_sessions(self) -> int:
+        """Close every socket whose session was signed out, revoked or has expired; return how many.
+
+        A socket authenticates once, so logout or revocation (in any process) would otherwise leave it
+        receiving; one batched query per round covers all of this process's sockets.
+        """
+        open_conns = [c for c in self.connections if not c.closed]
+        if not open_conns:
+            return 0
+        async with self.runtime.db.read() as db:
+            live = await ports.live_sessions(
+                db, sorted({c.session_id for c in open_conns}), now=self.runtime.clock.now()
+            )
+        ended = [c for c in open_conns if c.session_id not in live]
+        for conn in ended:
+            conn.shutdown(CLOSE_UNAUTHENTICATED, "session_revoked")
+        return len(ended)
+
+    async def _watch_sessions(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.settings.chat_session_check_seconds)
+            try:
+                await self.check_sessions()
+            except Exception as exc:  # the database may be briefly away: check again next round
+                log.warning("session_check_failed", error=type(exc).__name__)
 
     async def serve(self, ws: WebSocket) -> None:
         await ws.accept()
@@ -214,7 +250,7 @@ class Gateway:
             await self._refuse(ws, "unauthorized", "the first frame must be a valid auth frame")
             return
         try:
-            wallet = await self._authenticate(auth.token)
+            wallet, session_id = await self._authenticate(auth.token)
         except AtlasError as exc:
             await self._refuse(ws, exc.instance_code, exc.detail)
             return
@@ -222,6 +258,7 @@ class Gateway:
             await self._refuse(ws, "service_unavailable", "try again shortly", close_code=CLOSE_INTERNAL)
             return
         conn = Connection(ws, self.runtime, wallet=wallet, device_id=auth.device_id, queue_size=settings.chat_send_queue)
+        conn.session_id = session_id
         try:
             await self._prepare_device(wallet, auth)
             async with self.runtime.db.read() as db:
@@ -234,6 +271,8 @@ class Gateway:
             return
         self.hub.register(conn)
         self.connections.add(conn)
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch_sessions(), name="chat-session-watch")
         WS_OPEN.inc()
         pump = asyncio.create_task(conn.pump(), name="chat-pump")
         try:
@@ -252,11 +291,11 @@ class Gateway:
             await ws.send_text(_dumps(_error(code, detail)))
             await ws.close(code=close_code, reason=code)
 
-    async def _authenticate(self, token: str) -> str:
+    async def _authenticate(self, token: str) -> tuple[str, str]:
         from atlas.auth.deps import authenticate_access_token
 
         context = await authenticate_access_token(self.runtime, token)
-        return str(context.wallet)
+        return str(context.wallet), str(context.session_id)
 
     async def _prepare_device(self, wallet: str, auth: AuthFrame) -> None:
         """The device must be one of the wallet's active devices; a resume point becomes its cursor."""

@@ -18,6 +18,12 @@ from atlas.referrals import service as referrals_service
 from atlas.users.tables import users
 
 
+async def live_sessions(conn: AsyncConnection, session_ids: list[str], *, now: datetime) -> set[str]:
+    from atlas.auth.repository import live_session_ids
+
+    return await live_session_ids(conn, session_ids, now=now)
+
+
 async def active_devices(conn: AsyncConnection, wallet: str) -> set[str]:
     return {d.lower() for d in await active_device_ids(conn, wallet)}
 

@@ -97,6 +97,8 @@ def deployment_env(database_url: str, redis_url: str | None, namespace: str) -> 
         ATLAS_LOG_LEVEL="WARNING",
         # Short, so that the test of the auth deadline does not wait the contract's 10 s.
         ATLAS_CHAT_AUTH_TIMEOUT_SECONDS="1",
+        # Short, so that the test of a signed-out socket being closed does not wait the default 5 s.
+        ATLAS_CHAT_SESSION_CHECK_SECONDS="0.5",
     )
     return env
 

@@ -211,3 +211,16 @@ async def test_strangers_and_bad_sockets_are_refused(server: Any, people: Any) -
         with pytest.raises(ConnectionClosed):
             await ws.recv()
         assert ws.close_code == 4401
+
+
+async def test_signing_out_closes_the_open_socket(server: Any, people: Any) -> None:
+    """A socket authenticates once; logout (or revocation) must still end it promptly."""
+    alice, bob = await people(), await people()
+    kept = await bob.connect(server.url)
+    sock = await alice.connect(server.url)
+    resp = await alice.http.post("/v1/auth/logout", headers=alice.signed.headers)
+    assert resp.status_code in (200, 204), resp.text
+    code, reason = await asyncio.wait_for(sock.closed, 10)
+    assert (code, reason) == (4401, "session_revoked")
+    await kept.ping()
+    assert (await kept.next("pong"))["type"] == "pong", "other sessions' sockets stay open"
