@@ -437,7 +437,9 @@ class Gateway:
             raise InvalidFrame("too many typing frames", code="rate_limited")
         stamps.append(now)
         cached = conn.member_cache.get(frame.conversation_id)
-        if cached is None or now - cached[0] > 2.0:
+        # Only an "accepted" state is reused: a request accepted a moment ago must not keep
+        # swallowing typing frames until the cache entry ages out.
+        if cached is None or cached[2] != "accepted" or now - cached[0] > 2.0:
             async with self.runtime.db.read() as db:
                 row = await service.member_conversation(db, conn.wallet, frame.conversation_id)
             peer = row.wallet_b if row.wallet_a == conn.wallet else row.wallet_a
