@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from atlas.auth import repository
 from atlas.auth.errors import TokenError
 from atlas.auth.tokens import AccessTokenError, decode_access_token
+from atlas.deps import RuntimeDep
 from atlas.runtime import Runtime
 
 
@@ -57,14 +58,8 @@ async def authenticate_access_token(runtime: Runtime, token: str) -> AuthContext
     return AuthContext(wallet=session.wallet, session_id=session.id, chain=session.chain)
 
 
-async def get_runtime_async(request: Request) -> Runtime:
-    """Like ``atlas.deps.get_runtime`` but ``async``: FastAPI runs sync dependencies in a worker
-    thread, a hop this per-request path can do without."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-AuthRuntime = Annotated[Runtime, Depends(get_runtime_async)]
+# The shared dependency is async now (no threadpool hop), so auth reuses it under its old name.
+AuthRuntime = RuntimeDep
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /v1/auth/connect-wallet.")
 
