@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from atlas.config import Settings
 
@@ -159,3 +160,25 @@ def sign_in(person: Person) -> None:
     """Clicks through the connect screen with the injected wallet."""
     page = person.page
     page.get_by_role("button", name="Connect ATLAS Test Wallet").click()
+
+
+def onboard(person: Person, name: str | None) -> None:
+    """Connect, create the profile (unless ``name`` is None: a returning account), set up messaging."""
+    page = person.page
+    page.get_by_role("button", name="Connect ATLAS Test Wallet").click()
+    if name is not None:
+        page.get_by_label("Display name").fill(name)
+        page.get_by_role("button", name="Create profile").click()
+    page.get_by_role("button", name="Set up secure messaging").click()
+    expect(page.locator("#connection-status")).to_have_text("Online")
+
+
+def message(page: Page, text: str):  # noqa: ANN201 - a Playwright locator
+    return page.locator("#thread .msg", has_text=text)
+
+
+def send(page: Page, text: str) -> None:
+    composer = page.locator("#composer")
+    composer.fill(text)
+    composer.press("Enter")
+    expect(message(page, text).locator(".tick")).to_have_attribute("aria-label", re.compile("sent|delivered|read"))

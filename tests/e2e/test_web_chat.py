@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from e2e_browser import FakeWallet, LiveServer, Person
+from e2e_browser import FakeWallet, LiveServer, Person, message, send
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -31,15 +31,8 @@ def onboard(person: Person, name: str) -> None:
     expect(page.locator("#connection-status")).to_have_text("Online")
 
 
-def message(page: Page, text: str):  # noqa: ANN201 - a Playwright locator
-    return page.locator("#thread .msg", has_text=text)
 
 
-def send(page: Page, text: str) -> None:
-    composer = page.locator("#composer")
-    composer.fill(text)
-    composer.press("Enter")
-    expect(message(page, text).locator(".tick")).to_have_attribute("aria-label", re.compile("sent|delivered|read"))
 
 
 def test_two_people_chat_end_to_end(browser_factory: Callable[..., Person], live_server: LiveServer) -> None:

@@ -9,30 +9,16 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from e2e_browser import FakeWallet, Person
-from playwright.sync_api import Page, expect
+from e2e_browser import FakeWallet, Person, message, onboard, send
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
-def onboard(person: Person, name: str | None) -> None:
-    page = person.page
-    page.get_by_role("button", name="Connect ATLAS Test Wallet").click()
-    if name is not None:
-        page.get_by_label("Display name").fill(name)
-        page.get_by_role("button", name="Create profile").click()
-    page.get_by_role("button", name="Set up secure messaging").click()
-    expect(page.locator("#connection-status")).to_have_text("Online")
 
 
-def message(page: Page, text: str):  # noqa: ANN201 - a Playwright locator
-    return page.locator("#thread .msg", has_text=text)
 
 
-def send(page: Page, text: str) -> None:
-    page.locator("#composer").fill(text)
-    page.locator("#composer").press("Enter")
-    expect(message(page, text).locator(".tick")).to_have_attribute("aria-label", re.compile("sent|delivered|read"))
 
 
 def test_second_device_receives_and_peer_is_warned(browser_factory: Callable[..., Person]) -> None:
