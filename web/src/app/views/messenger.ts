@@ -146,6 +146,9 @@ class MessengerView {
   private thread: HTMLElement | null = null;
   private typingEl: HTMLElement | null = null;
   private typingTimer: number | null = null;
+  // What the typing line shows, so a re-render of the same conversation (e.g. the peer just
+  // accepted) does not wipe an indicator that arrived a moment before.
+  private typingShown: { conv: string; text: string } | null = null;
   private current: Conversation | null = null;
   private refreshTimer: number | null = null;
   private tabsEl = h("div", { class: "inbox-tabs", role: "group", "aria-label": "Show" });
@@ -432,6 +435,7 @@ class MessengerView {
     const name = nameOf(conv, profile);
     this.thread = h("div", { class: "thread", id: "thread", role: "log", "aria-live": "polite", "aria-label": `Messages with ${name}`, tabindex: 0 });
     this.typingEl = h("div", { class: "typing", id: "typing", "aria-live": "polite" });
+    if (this.typingShown && this.typingShown.conv === conv.id) replace(this.typingEl, this.typingShown.text);
     const textarea = h("textarea", { id: "composer", rows: 1, placeholder: "Write an encrypted message", "aria-label": `Message ${name}`, maxlength: 4000 });
     // Re-rendering the same conversation (e.g. the peer accepted) keeps what was being typed.
     const previous = document.getElementById("composer");
@@ -517,12 +521,15 @@ class MessengerView {
     if (!this.typingEl || !this.current) return;
     if (this.typingTimer !== null) window.clearTimeout(this.typingTimer);
     if (!from) {
+      this.typingShown = null;
       replace(this.typingEl);
       return;
     }
     const conv = this.current;
     void profileOf(conv.peer).then((p) => {
-      if (this.typingEl) replace(this.typingEl, `${nameOf(conv, p)} is typing…`);
+      const text = `${nameOf(conv, p)} is typing…`;
+      this.typingShown = { conv: conv.id, text };
+      if (this.typingEl) replace(this.typingEl, text);
     });
     this.typingTimer = window.setTimeout(() => this.showTyping(null), 6000);
   }
