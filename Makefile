@@ -1,11 +1,13 @@
 # ATLAS × QFS — `make run` serves on the embedded defaults, `make test` runs everything.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Debian's python3.11 is built with PGO + LTO; a source-built one (pyenv's default) runs this code
+# 10-25 % slower (docs/benchmarks.md). Use it when present; any CPython 3.11 works.
+PYTHON ?= $(shell test -x /usr/bin/python3.11 && /usr/bin/python3.11 -c 'import ensurepip' 2>/dev/null && echo /usr/bin/python3.11 || echo python3.11)
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed$(subst /,_,$(PYTHON))
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -18,6 +20,8 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 $(STAMP): $(UV) pyproject.toml uv.lock
+	@# a .venv made by another interpreter is rebuilt (uv sync keeps it otherwise)
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys._base_executable)' 2>/dev/null)" != "$$(readlink -f $$(command -v $(PYTHON)))" ]; then rm -rf $(VENV); fi
 	$(UV) sync --frozen --all-extras --quiet
 	@touch $(STAMP)
 
