@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # Metrics and logs are ours (atlas.observability); FastAPI's OpenTelemetry hooks would only
+        # cost a provider lookup per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     _install_operations(app)
