@@ -62,3 +62,29 @@ async def test_lookup_cannot_write(database_url: str) -> None:
         assert row is not None and row["display_name"] is None
     finally:
         await db.dispose()
+
+
+async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(database_url: str) -> None:
+    import threading
+
+    from sqlalchemy import select
+
+    db = Database(database_url)
+    try:
+        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+        threads = threading.active_count()
+        async with db.write() as conn:
+            await conn.execute(update(users).where(users.c.wallet == WALLET).values(display_name="pending"))
+            async with db.read() as reader:
+                name = (await reader.execute(select(users.c.display_name).where(users.c.wallet == WALLET))).scalar()
+                assert name is None  # the open write transaction is invisible
+                if db.is_sqlite:
+                    raw = await reader.get_raw_connection()
+                    assert type(raw.driver_connection).__name__ == "_InlineSqlite"
+        async with db.read() as reader:
+            name = (await reader.execute(select(users.c.display_name).where(users.c.wallet == WALLET))).scalar()
+            assert name == "pending"
+        if db.is_sqlite:
+            assert threading.active_count() <= threads  # no worker thread per read connection
+    finally:
+        await db.dispose()
