@@ -73,8 +73,8 @@ async def store_messages(
     last_seq = {cid: row.last_seq for cid, row in rows.items()}
     seen: dict[tuple[str, str], StoredMessage] = {}
     results: list[StoredMessage | AtlasError] = []
-    message_rows: list[dict[str, Any]] = []
-    payload_rows: list[dict[str, Any]] = []
+    message_rows: list[tuple[Any, ...]] = []  # repo.MESSAGE_COLUMNS order
+    payload_rows: list[tuple[Any, ...]] = []  # repo.PAYLOAD_COLUMNS order
     events: list[Event] = []
     senders_accepted: dict[str, bool] = {}
 
@@ -116,19 +116,9 @@ async def store_messages(
             continue
         seq = last_seq[row.id] + 1
         last_seq[row.id] = seq
-        message_rows.append(
-            {
-                "conversation_id": row.id,
-                "seq": seq,
-                "client_msg_id": item.client_msg_id,
-                "sender": item.sender,
-                "sender_device": item.sender_device,
-                "server_ts_ms": now_ms,
-                "size": item.size,
-            }
-        )
+        message_rows.append((row.id, seq, item.client_msg_id, item.sender, item.sender_device, now_ms, item.size))
         for (device_id, kind, _), body in zip(item.payloads, item.bodies, strict=True):
-            payload_rows.append({"device_id": device_id, "conversation_id": row.id, "seq": seq, "kind": kind, "body": body})
+            payload_rows.append((device_id, row.id, seq, kind, body))
         events.append(
             MessageSent(
                 actor=item.sender,
@@ -147,7 +137,7 @@ async def store_messages(
 
     if message_rows:
         await repo.insert_messages(conn, message_rows, payload_rows)
-        advanced = {r["conversation_id"] for r in message_rows}
+        advanced = {r[0] for r in message_rows}
         await repo.advance_conversations(conn, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in sorted(advanced)])
         await emit(conn, events, at=at)
         # One call per sender and batch: the referral rule needs "has sent a message" (in an

@@ -107,3 +107,13 @@ def test_prebuilt_frames_are_byte_identical_to_json_dumps() -> None:
             "server_ts": "2025-11-24T16:00:00.123Z", "duplicate": duplicate,
         }
         assert _ack_text(stored) == _dumps(ack)
+
+
+def test_store_rows_follow_the_tables_column_order() -> None:
+    """store_messages builds positional rows for insert_messages: the tables must keep this order."""
+    from atlas.chat import repository
+
+    assert repository.MESSAGE_COLUMNS == (
+        "conversation_id", "seq", "client_msg_id", "sender", "sender_device", "server_ts_ms", "size",
+    )
+    assert repository.PAYLOAD_COLUMNS == ("device_id", "conversation_id", "seq", "kind", "body")
