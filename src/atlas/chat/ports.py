@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atlas.devices.repository import active_device_ids
+from atlas.devices.repository import active_device_ids, active_device_ids_many
 from atlas.referrals import repository as referrals_repository
 from atlas.referrals import service as referrals_service
 from atlas.users.tables import users
@@ -27,6 +27,10 @@ async def live_sessions(conn: AsyncConnection, session_ids: list[str], *, now: d
 
 async def active_devices(conn: AsyncConnection, wallet: str) -> set[str]:
     return {d.lower() for d in await active_device_ids(conn, wallet)}
+
+
+async def active_devices_many(conn: AsyncConnection, wallets: list[str]) -> dict[str, set[str]]:
+    return {w: {d.lower() for d in ids} for w, ids in (await active_device_ids_many(conn, wallets)).items()}
 
 
 class DeviceCache:
@@ -55,6 +59,27 @@ class DeviceCache:
             self._sets.clear()
         self._sets[wallet] = (now, devices)
         return devices
+
+    async def get_many(self, conn: AsyncConnection, wallets: list[str]) -> dict[str, set[str]]:
+        """``get`` for several wallets: the expired or missing sets are read in one query."""
+        now = self._clock()
+        out: dict[str, set[str]] = {}
+        stale: list[str] = []
+        for wallet in wallets:
+            hit = self._sets.get(wallet)
+            if hit is not None and now - hit[0] < self.ttl:
+                out[wallet] = hit[1]
+            else:
+                stale.append(wallet)
+        if stale:
+            found = await active_devices_many(conn, stale)
+            if len(self._sets) > 50_000:
+                self._sets.clear()
+            for wallet in stale:
+                devices = found[wallet]
+                self._sets[wallet] = (now, devices)
+                out[wallet] = devices
+        return out
 
 
 async def note_message_sent(conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:

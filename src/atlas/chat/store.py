@@ -67,7 +67,7 @@ async def store_messages(
     wallets = {i.sender for i in items}
     for row in rows.values():
         wallets.update((row.wallet_a, row.wallet_b))
-    devices = {w: await cache.get(conn, w) for w in sorted(wallets)}
+    devices = await cache.get_many(conn, sorted(wallets))
     refreshed: set[str] = set()
 
     last_seq = {cid: row.last_seq for cid, row in rows.items()}
