@@ -5,7 +5,8 @@ Measures (prints one JSON object on the last line):
 - the highest sustained delivered messages/s (senders pipeline with a bounded window),
 - server RSS for 10,000 idle authenticated connections.
 
-Usage: .venv/bin/python bench/chat.py [--quick] [--backend sqlite|real]
+Usage: .venv/bin/python bench/chat.py [--quick] [--backend sqlite|real] [--no-idle]
+(``--no-idle`` skips the idle-connections phase: for comparing CPU per message quickly.)
 Bounded: every phase has a fixed duration; the server and load generator are killed at the end.
 """
 
@@ -292,7 +293,7 @@ def run_loadgen() -> None:
 # --------------------------------------------------------------------------------------------- main
 
 
-async def main(quick: bool, backend: str) -> dict[str, Any]:
+async def main(quick: bool, backend: str, no_idle: bool = False) -> dict[str, Any]:
     raise_nofile()
     load_at_start = os.getloadavg()[0]
     sys.path.insert(0, str(ROOT / "src"))
@@ -311,7 +312,7 @@ async def main(quick: bool, backend: str) -> dict[str, Any]:
             "rate": 1000,
             "seconds": 3.0 if quick else 10.0,
             "window": 20,
-            "idle": 1000 if quick else 10000,
+            "idle": 0 if no_idle else 1000 if quick else 10000,
         }
         rss_before = rss_mib(server.pid)
         gen = subprocess.Popen(
@@ -329,6 +330,7 @@ async def main(quick: bool, backend: str) -> dict[str, Any]:
             message = json.loads(line)
             if "mark" in message:
                 cpu[message["mark"]] = (cpu_seconds(server.pid), message["delivered"])
+                print(json.dumps({**message, "server_pid": server.pid}), file=sys.stderr, flush=True)
                 continue
             result: dict[str, Any] = message
             break
@@ -363,4 +365,4 @@ if __name__ == "__main__":
         run_loadgen()
     else:
         backend = "real" if "--backend=real" in sys.argv or ("--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "real") else "sqlite"
-        print(json.dumps(asyncio.run(main("--quick" in sys.argv, backend))))
+        print(json.dumps(asyncio.run(main("--quick" in sys.argv, backend, no_idle="--no-idle" in sys.argv))))

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from atlas.chat import ports, service
 from atlas.chat import repository as repo
-from atlas.chat.envelope import narrow, prepare_send
+from atlas.chat.envelope import PreparedSend, parse_send_frame, prepare_send, prepare_send_parsed
 from atlas.chat.errors import InvalidFrame, UnknownSenderDevice
 from atlas.chat.hub import Hub, frame_event
 from atlas.chat.metrics import MESSAGES_DELIVERED, SLOW_DISCONNECTS
@@ -57,8 +57,34 @@ TYPING_WINDOW = 5.0
 _CLOSE = object()
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # one instance: json.dumps(**kwargs) builds one per call
+# The C string encoder behind the encoder above: a str value as its quoted JSON text.
+_quote = json.encoder.encode_basestring_ascii
+
+
 def _dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"))
+    return _ENCODER.encode(frame)
+
+
+def _message_text(cid: str, seq: int, server_ts: str, sender: str, envelope: dict[str, Any], payload: dict[str, Any]) -> str:
+    """``_dumps`` of a ``message`` frame carrying one payload, built from its parts: the bytes are
+    the same (a unit test holds them together) without building and walking the nested dicts."""
+    q = _quote
+    return (
+        f'{{"type":"message","conversation_id":{q(cid)},"seq":{seq},"server_ts":{q(server_ts)},'
+        f'"sender":{q(sender)},"envelope":{{"client_msg_id":{q(envelope["client_msg_id"])},'
+        f'"sender_device":{q(envelope["sender_device"])},"payloads":[{_ENCODER.encode(payload)}]}}}}'
+    )
+
+
+def _ack_text(stored: StoredMessage) -> str:
+    """``_dumps`` of the ``ack`` frame of a stored message (same bytes, see ``_message_text``)."""
+    q = _quote
+    return (
+        f'{{"type":"ack","client_msg_id":{q(stored.client_msg_id)},"conversation_id":{q(stored.conversation_id)},'
+        f'"seq":{stored.seq},"server_ts":{q(ms_to_rfc3339(stored.server_ts_ms))},'
+        f'"duplicate":{"true" if stored.duplicate else "false"}}}'
+    )
 
 
 def _error(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -86,15 +112,30 @@ class Connection:
     def offer(self, event: Any) -> None:
         if self.closed:
             return
+        if event["k"] == "m":
+            device_id = self.device_id
+            if not any(p["device_id"] == device_id for p in event["e"]["payloads"]):
+                # Not addressed to this device (e.g. its own send): note the seq as skipped now,
+                # so the gap check of a later message knows it, without a trip through the queue.
+                # Only the pump reads the set, and only to tell skipped seqs from missing ones.
+                self.skipped.setdefault(event["c"], set()).add(event["s"])
+                return
+        self._enqueue(event)
+
+    def _enqueue(self, item: Any) -> None:
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.closed = True
             SLOW_DISCONNECTS.inc()
             asyncio.get_running_loop().create_task(self._close(CLOSE_SLOW, "slow consumer"))
 
     def reply(self, frame: dict[str, Any]) -> None:
-        self.offer({"k": "raw", "x": frame})
+        self._enqueue({"k": "raw", "x": frame})
+
+    def reply_text(self, text: str) -> None:
+        """A frame already serialised (the ack): the pump writes it as it is."""
+        self._enqueue(text)
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -117,6 +158,9 @@ class Connection:
                 event = await self.queue.get()
                 if event is _CLOSE:
                     return
+                if type(event) is str:
+                    await self.ws.send_text(event)
+                    continue
                 kind = event["k"]
                 if kind == "m":
                     await self._deliver_live(event)
@@ -163,8 +207,10 @@ class Connection:
         last = self.delivered.get(cid, 0)
         if seq <= last:
             return  # already delivered (from the backlog or a repair)
-        envelope = narrow(event["e"], self.device_id)
-        if envelope is None:
+        envelope: dict[str, Any] = event["e"]
+        device_id = self.device_id
+        payload = next((p for p in envelope["payloads"] if p["device_id"] == device_id), None)
+        if payload is None:
             self.skipped.setdefault(cid, set()).add(seq)  # not addressed to this device
             return
         skipped = self.skipped.get(cid, set())
@@ -173,15 +219,7 @@ class Connection:
                 rows = await repo.device_range(conn, self.device_id, cid, after=last, up_to=seq - 1)
             for row in rows:
                 await self._send_row(row)
-        frame = {
-            "type": "message",
-            "conversation_id": cid,
-            "seq": seq,
-            "server_ts": event["t"],
-            "sender": event["f"],
-            "envelope": envelope,
-        }
-        await self.ws.send_text(_dumps(frame))
+        await self.ws.send_text(_message_text(cid, seq, event["t"], event["f"], envelope, payload))
         MESSAGES_DELIVERED.inc()
         self.delivered[cid] = seq
         if skipped:
@@ -359,7 +397,7 @@ class Gateway:
     async def _handle(self, conn: Connection, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "send":
-            await self._on_send(conn, SendFrame.model_validate(frame))
+            await self._on_send(conn, frame)
         elif kind == "receipt":
             self._on_receipt(conn, ReceiptFrame.model_validate(frame))
         elif kind == "typing":
@@ -371,42 +409,40 @@ class Gateway:
         else:
             raise InvalidFrame(f"unknown frame type {kind[:32]!r}")
 
-    async def _on_send(self, conn: Connection, frame: SendFrame) -> None:
-        if frame.envelope.sender_device != conn.device_id:
-            raise UnknownSenderDevice("sender_device must be this socket's device")
+    async def _on_send(self, conn: Connection, frame: dict[str, Any]) -> None:
         settings = self.runtime.settings
-        prepared = prepare_send(
-            frame.conversation_id, conn.wallet, frame.envelope,
-            max_bytes=settings.chat_max_envelope_bytes, max_devices=settings.chat_max_payload_devices,
-        )
+        max_bytes, max_devices = settings.chat_max_envelope_bytes, settings.chat_max_payload_devices
+        parsed = parse_send_frame(frame)
+        prepared: PreparedSend
+        if parsed is not None:  # the common, well-formed frame: no pydantic models on the hot path
+            if parsed[2] != conn.device_id:
+                raise UnknownSenderDevice("sender_device must be this socket's device")
+            prepared = prepare_send_parsed(parsed[0], conn.wallet, parsed, max_bytes=max_bytes, max_devices=max_devices)
+        else:  # anything unusual: the schema accepts it or refuses it with its usual error
+            model = SendFrame.model_validate(frame)
+            if model.envelope.sender_device != conn.device_id:
+                raise UnknownSenderDevice("sender_device must be this socket's device")
+            prepared = prepare_send(
+                model.conversation_id, conn.wallet, model.envelope, max_bytes=max_bytes, max_devices=max_devices
+            )
         await conn.in_flight.acquire()
         try:
             future = self.writer.submit(prepared)
         except AtlasError:
             conn.in_flight.release()
             raise
-        correlation = {"conversation_id": frame.conversation_id, "client_msg_id": frame.envelope.client_msg_id}
 
         def done(fut: asyncio.Future[Any]) -> None:
             conn.in_flight.release()
             exc = fut.exception()
             if exc is not None:
+                correlation = {"conversation_id": prepared.conversation_id, "client_msg_id": prepared.client_msg_id}
                 if isinstance(exc, AtlasError):
                     conn.reply(_error(exc.instance_code, exc.detail, **correlation, **exc.extra))
                 else:
                     conn.reply(_error("internal_error", "the message was not stored", **correlation))
                 return
-            stored: StoredMessage = fut.result()
-            conn.reply(
-                {
-                    "type": "ack",
-                    "client_msg_id": stored.client_msg_id,
-                    "conversation_id": stored.conversation_id,
-                    "seq": stored.seq,
-                    "server_ts": ms_to_rfc3339(stored.server_ts_ms),
-                    "duplicate": stored.duplicate,
-                }
-            )
+            conn.reply_text(_ack_text(fut.result()))
 
         future.add_done_callback(done)
 

@@ -2,7 +2,10 @@
 
 Every event goes to this process's matching connections at once and, when ``ATLAS_REDIS_URL`` is
 set, to one Redis pub/sub channel under ``settings.redis_namespace`` that every process subscribes
-to (skipping what it published itself). Redis carries only what the sockets carry (ciphertext and
+to (skipping what it published itself). One ``publish`` call is one Redis message — a JSON list of
+its events, in order — so a whole write batch costs one command to send and one message for every
+process to read, not one per event (redis-py packs and parses RESP in Python). A single JSON
+object (what earlier versions published) is still accepted. Redis carries only what the sockets carry (ciphertext and
 metadata); the database stays the source of truth, so a process that missed a live event repairs the
 gap from the database on the next one, and a reconnecting device resumes from its cursor.
 """
@@ -19,6 +22,7 @@ from typing import Any, Protocol
 import structlog
 
 log = structlog.get_logger("atlas.chat.hub")
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Subscriber(Protocol):
@@ -70,10 +74,7 @@ class Hub:
         if self._redis is None or not batch:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for event in batch:
-                    pipe.publish(self.channel, self._prefix + json.dumps(event, separators=(",", ":")).encode())
-                await pipe.execute()
+            await self._redis.publish(self.channel, self._prefix + _ENCODER.encode(batch).encode())
         except Exception as exc:  # Redis down: local delivery happened; others resume from the database
             log.warning("chat_fanout_publish_failed", error=type(exc).__name__)
 
@@ -106,10 +107,12 @@ class Hub:
                     if data.startswith(self._prefix):
                         continue  # our own event, already dispatched locally: skip it unparsed
                     try:
-                        event = json.loads(data[data.index(b"|") + 1 :])
+                        decoded = json.loads(data[data.index(b"|") + 1 :])
                     except ValueError:
                         continue
-                    self.dispatch(event)
+                    for event in decoded if isinstance(decoded, list) else (decoded,):
+                        if isinstance(event, dict):
+                            self.dispatch(event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reconnect with backoff; sockets repair gaps from the database

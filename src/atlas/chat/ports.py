@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atlas.devices.repository import active_device_ids
+from atlas.devices.repository import active_device_ids, active_device_ids_many
+from atlas.referrals import repository as referrals_repository
 from atlas.referrals import service as referrals_service
 from atlas.users.tables import users
 
@@ -26,6 +27,10 @@ async def live_sessions(conn: AsyncConnection, session_ids: list[str], *, now: d
 
 async def active_devices(conn: AsyncConnection, wallet: str) -> set[str]:
     return {d.lower() for d in await active_device_ids(conn, wallet)}
+
+
+async def active_devices_many(conn: AsyncConnection, wallets: list[str]) -> dict[str, set[str]]:
+    return {w: {d.lower() for d in ids} for w, ids in (await active_device_ids_many(conn, wallets)).items()}
 
 
 class DeviceCache:
@@ -55,10 +60,59 @@ class DeviceCache:
         self._sets[wallet] = (now, devices)
         return devices
 
+    async def get_many(self, conn: AsyncConnection, wallets: list[str]) -> dict[str, set[str]]:
+        """``get`` for several wallets: the expired or missing sets are read in one query."""
+        now = self._clock()
+        out: dict[str, set[str]] = {}
+        stale: list[str] = []
+        for wallet in wallets:
+            hit = self._sets.get(wallet)
+            if hit is not None and now - hit[0] < self.ttl:
+                out[wallet] = hit[1]
+            else:
+                stale.append(wallet)
+        if stale:
+            found = await active_devices_many(conn, stale)
+            if len(self._sets) > 50_000:
+                self._sets.clear()
+            for wallet in stale:
+                devices = found[wallet]
+                self._sets[wallet] = (now, devices)
+                out[wallet] = devices
+        return out
+
 
 async def note_message_sent(conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
     """Referral activation (social): called inside the message-store transaction."""
     await referrals_service.note_message_sent(conn, sender=sender, conversation_accepted=conversation_accepted, at=at)
+
+
+class ReferralNotes:
+    """Senders for whom :func:`note_message_sent` can no longer do anything, kept by the message
+    writer so that a batch reads the referral state only of the senders it may still concern.
+
+    The rule acts on a message only while its sender is an invitee (``referred_by`` set — only ever
+    in the transaction that registers the account) who is not yet activated (``activated_at`` is set
+    once and never cleared; accounts are never deleted). A sender without a referrer, or already
+    activated, is therefore settled for good, in every process; anyone else goes through the
+    referrals service on every batch, as before. Only committed states are remembered: a state read
+    in this transaction was not written by it (the note runs once per sender and transaction).
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._limit = limit
+        self._settled: set[str] = set()
+
+    async def note(self, conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
+        if not conversation_accepted or sender in self._settled:
+            return  # the service returns at once for a message outside an accepted conversation
+        state = await referrals_repository.referral_state(conn, sender)
+        if state is not None and (state["referred_by"] is None or state["activated_at"] is not None):
+            if len(self._settled) >= self._limit:
+                self._settled.clear()
+            self._settled.add(sender)
+            return
+        await note_message_sent(conn, sender=sender, conversation_accepted=conversation_accepted, at=at)
 
 
 def users_table() -> Any:

@@ -62,34 +62,43 @@ async def set_state(
     )
 
 
+# Hot-path statements are built once: a statement object built per call costs SQLAlchemy its
+# construction, the coercion of every IN-list element and a fresh cache key, on every batch.
+_BY_IDS = select(conversations).where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK_BY_IDS = _BY_IDS.order_by(conversations.c.id)
+_LOCK_BY_IDS_PG = _LOCK_BY_IDS.with_for_update()
+_ADVANCE = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("cid"))
+    .values(last_seq=bindparam("last_seq"), last_activity_ms=bindparam("at"))
+)
+
+
 async def lock_conversations(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Any]:
     """Rows for seq allocation. On PostgreSQL they are locked in id order (no deadlocks between
     processes); on SQLite the writer's BEGIN IMMEDIATE already serialises."""
     ordered = sorted(set(ids))
-    stmt = select(conversations).where(conversations.c.id.in_(ordered)).order_by(conversations.c.id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return {row.id: row for row in (await conn.execute(stmt)).all()}
+    stmt = _LOCK_BY_IDS_PG if conn.dialect.name == "postgresql" else _LOCK_BY_IDS
+    return {row.id: row for row in (await conn.execute(stmt, {"ids": ordered})).all()}
 
 
 async def conversations_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Any]:
-    stmt = select(conversations).where(conversations.c.id.in_(sorted(set(ids))))
-    return {row.id: row for row in (await conn.execute(stmt)).all()}
+    return {row.id: row for row in (await conn.execute(_BY_IDS, {"ids": sorted(set(ids))})).all()}
 
 
 async def advance_conversations(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """rows: [{"cid", "last_seq", "at"}]."""
     if not rows:
         return
-    stmt = (
-        update(conversations)
-        .where(conversations.c.id == bindparam("cid"))
-        .values(last_seq=bindparam("last_seq"), last_activity_ms=bindparam("at"))
-    )
-    await conn.execute(stmt, rows)
+    await conn.execute(_ADVANCE, rows)
 
 
 # --- messages --------------------------------------------------------------------------------
+
+
+_EXISTING = select(
+    messages.c.conversation_id, messages.c.client_msg_id, messages.c.seq, messages.c.server_ts_ms, messages.c.sender
+).where(tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(bindparam("keys", expanding=True)))
 
 
 async def existing_client_ids(
@@ -97,17 +106,41 @@ async def existing_client_ids(
 ) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
-    stmt = select(
-        messages.c.conversation_id, messages.c.client_msg_id, messages.c.seq, messages.c.server_ts_ms, messages.c.sender
-    ).where(tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(list(set(keys))))
-    return {(r.conversation_id, r.client_msg_id): r for r in (await conn.execute(stmt)).all()}
+    result = await conn.execute(_EXISTING, {"keys": list(set(keys))})
+    return {(r.conversation_id, r.client_msg_id): r for r in result.all()}
 
 
-async def insert_messages(conn: AsyncConnection, message_rows: list[dict[str, Any]], payload_rows: list[dict[str, Any]]) -> None:
+_INSERT_SQL: dict[tuple[str, str], str] = {}
+
+
+def _insert_all_columns(conn: AsyncConnection, table: Any) -> str:
+    """The dialect's ``INSERT`` of every column of ``table`` in table order, compiled once.
+
+    Run through ``exec_driver_sql`` with positional rows it is the same driver ``executemany`` that
+    ``conn.execute(table.insert(), dicts)`` ends in (neither SQLite nor asyncpg batches executemany
+    INSERTs without RETURNING into one statement), minus SQLAlchemy's per-row parameter processing,
+    which is a measurable share of the message hot path.
+    """
+    key = (conn.dialect.name, table.name)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        sql = _INSERT_SQL[key] = str(table.insert().compile(dialect=conn.dialect))
+    return sql
+
+
+#: Column order of the rows :func:`insert_messages` takes (the tables' own order).
+MESSAGE_COLUMNS = tuple(c.name for c in messages.columns)
+PAYLOAD_COLUMNS = tuple(c.name for c in payloads.columns)
+
+
+async def insert_messages(
+    conn: AsyncConnection, message_rows: list[tuple[Any, ...]], payload_rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows are tuples in ``MESSAGE_COLUMNS`` / ``PAYLOAD_COLUMNS`` order."""
     if message_rows:
-        await conn.execute(messages.insert(), message_rows)
+        await conn.exec_driver_sql(_insert_all_columns(conn, messages), message_rows)
     if payload_rows:
-        await conn.execute(payloads.insert(), payload_rows)
+        await conn.exec_driver_sql(_insert_all_columns(conn, payloads), payload_rows)
 
 
 _MESSAGE_COLS = (
@@ -213,18 +246,25 @@ async def device_cursor_map(conn: AsyncConnection, device_id: str) -> dict[str, 
     return {r.conversation_id: r.delivered_up_to for r in (await conn.execute(stmt)).all()}
 
 
+_UPSERT_CURSORS: dict[tuple[str, bool], Any] = {}  # built once per dialect and mode (receipts batch path)
+
+
 async def upsert_cursors(conn: AsyncConnection, rows: list[dict[str, Any]], *, monotonic: bool) -> None:
     """rows: [{"device_id", "conversation_id", "delivered_up_to"}]. ``monotonic`` keeps the higher value."""
     if not rows:
         return
-    ins = _insert(conn, device_cursors)
-    new = ins.excluded.delivered_up_to
-    if monotonic:
-        greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
-        value = greatest(device_cursors.c.delivered_up_to, new)
-    else:
-        value = new
-    stmt = ins.on_conflict_do_update(index_elements=["device_id", "conversation_id"], set_={"delivered_up_to": value})
+    key = (conn.dialect.name, monotonic)
+    stmt = _UPSERT_CURSORS.get(key)
+    if stmt is None:
+        ins = _insert(conn, device_cursors)
+        new = ins.excluded.delivered_up_to
+        if monotonic:
+            greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
+            value = greatest(device_cursors.c.delivered_up_to, new)
+        else:
+            value = new
+        stmt = ins.on_conflict_do_update(index_elements=["device_id", "conversation_id"], set_={"delivered_up_to": value})
+        _UPSERT_CURSORS[key] = stmt
     await conn.execute(stmt, rows)
 
 

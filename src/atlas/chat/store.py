@@ -53,7 +53,12 @@ class ReceiptOp:
 
 
 async def store_messages(
-    conn: AsyncConnection, items: list[PreparedSend], *, at: datetime, device_cache: ports.DeviceCache | None = None
+    conn: AsyncConnection,
+    items: list[PreparedSend],
+    *,
+    at: datetime,
+    device_cache: ports.DeviceCache | None = None,
+    referral_notes: ports.ReferralNotes | None = None,
 ) -> list[StoredMessage | AtlasError]:
     cache = device_cache or ports.DeviceCache(ttl=0)
     now_ms = to_ms(at)
@@ -62,16 +67,16 @@ async def store_messages(
     wallets = {i.sender for i in items}
     for row in rows.values():
         wallets.update((row.wallet_a, row.wallet_b))
-    devices = {w: await cache.get(conn, w) for w in sorted(wallets)}
+    devices = await cache.get_many(conn, sorted(wallets))
     refreshed: set[str] = set()
 
     last_seq = {cid: row.last_seq for cid, row in rows.items()}
     seen: dict[tuple[str, str], StoredMessage] = {}
     results: list[StoredMessage | AtlasError] = []
-    message_rows: list[dict[str, Any]] = []
-    payload_rows: list[dict[str, Any]] = []
+    message_rows: list[tuple[Any, ...]] = []  # repo.MESSAGE_COLUMNS order
+    payload_rows: list[tuple[Any, ...]] = []  # repo.PAYLOAD_COLUMNS order
     events: list[Event] = []
-    referral_notes: dict[str, bool] = {}
+    senders_accepted: dict[str, bool] = {}
 
     for item in items:
         row = rows.get(item.conversation_id)
@@ -111,21 +116,9 @@ async def store_messages(
             continue
         seq = last_seq[row.id] + 1
         last_seq[row.id] = seq
-        message_rows.append(
-            {
-                "conversation_id": row.id,
-                "seq": seq,
-                "client_msg_id": item.client_msg_id,
-                "sender": item.sender,
-                "sender_device": item.envelope.sender_device,
-                "server_ts_ms": now_ms,
-                "size": item.size,
-            }
-        )
-        for payload, body in zip(item.envelope.payloads, item.bodies, strict=True):
-            payload_rows.append(
-                {"device_id": payload.device_id, "conversation_id": row.id, "seq": seq, "kind": payload.kind, "body": body}
-            )
+        message_rows.append((row.id, seq, item.client_msg_id, item.sender, item.sender_device, now_ms, item.size))
+        for (device_id, kind, _), body in zip(item.payloads, item.bodies, strict=True):
+            payload_rows.append((device_id, row.id, seq, kind, body))
         events.append(
             MessageSent(
                 actor=item.sender,
@@ -137,28 +130,31 @@ async def store_messages(
             )
         )
         accepted = row.state == "accepted"
-        referral_notes[item.sender] = referral_notes.get(item.sender, False) or accepted
+        senders_accepted[item.sender] = senders_accepted.get(item.sender, False) or accepted
         stored = StoredMessage(row.id, seq, now_ms, item.sender, peer, item.client_msg_id, item.wire(), duplicate=False)
         seen[key] = stored
         results.append(stored)
 
     if message_rows:
         await repo.insert_messages(conn, message_rows, payload_rows)
-        advanced = {r["conversation_id"] for r in message_rows}
+        advanced = {r[0] for r in message_rows}
         await repo.advance_conversations(conn, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in sorted(advanced)])
         await emit(conn, events, at=at)
         # One call per sender and batch: the referral rule needs "has sent a message" (in an
         # accepted conversation), not a count.
-        for sender, accepted in sorted(referral_notes.items()):
-            await ports.note_message_sent(conn, sender=sender, conversation_accepted=accepted, at=at)
+        for sender, accepted in sorted(senders_accepted.items()):
+            if referral_notes is not None:
+                await referral_notes.note(conn, sender=sender, conversation_accepted=accepted, at=at)
+            else:
+                await ports.note_message_sent(conn, sender=sender, conversation_accepted=accepted, at=at)
     return results
 
 
 def _check_devices(item: PreparedSend, sender_devices: set[str], peer_devices: set[str]) -> AtlasError | None:
-    sender_device = item.envelope.sender_device
+    sender_device = item.sender_device
     if sender_device not in sender_devices:
         return UnknownSenderDevice("sender_device is not one of your active devices")
-    given = [p.device_id for p in item.envelope.payloads]
+    given = [p[0] for p in item.payloads]
     unknown, missing = check_devices(
         given, sender_device=sender_device, sender_devices=sender_devices, peer_devices=peer_devices
     )

@@ -21,7 +21,7 @@ from atlas.chat import service
 from atlas.chat.envelope import PreparedSend
 from atlas.chat.hub import Hub, frame_event, message_event
 from atlas.chat.metrics import MESSAGES_STORED
-from atlas.chat.ports import DeviceCache
+from atlas.chat.ports import DeviceCache, ReferralNotes
 from atlas.chat.service import Fanout
 from atlas.chat.store import ReceiptOp, StoredMessage, store_delivered, store_messages
 from atlas.chat.timefmt import ms_to_rfc3339
@@ -55,6 +55,7 @@ class ChatWriter:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._devices = DeviceCache()
+        self._referrals = ReferralNotes()
 
     def submit(self, op: PreparedSend | ReceiptOp | ReadOp) -> asyncio.Future[Any]:
         """Queue one operation; the future resolves after its transaction committed (or with its error)."""
@@ -94,15 +95,30 @@ class ChatWriter:
                         job.future.set_exception(ServiceUnavailable("message store unavailable, retry"))
 
     async def _process(self, batch: list[_Job]) -> None:
-        sends = [j for j in batch if isinstance(j.op, PreparedSend)]
-        delivered = [j for j in batch if isinstance(j.op, ReceiptOp)]
-        reads = [j for j in batch if isinstance(j.op, ReadOp)]
+        sends: list[_Job] = []
+        delivered: list[_Job] = []
+        reads: list[_Job] = []
+        send_ops: list[PreparedSend] = []
+        receipt_ops: list[ReceiptOp] = []
+        for job in batch:
+            op = job.op
+            if isinstance(op, PreparedSend):
+                sends.append(job)
+                send_ops.append(op)
+            elif isinstance(op, ReceiptOp):
+                delivered.append(job)
+                receipt_ops.append(op)
+            else:
+                reads.append(job)
         runtime = self._runtime
         try:
             async with runtime.db.write() as conn:
                 at = runtime.clock.now()
-                sent = await store_messages(conn, [j.op for j in sends], at=at, device_cache=self._devices) if sends else []  # type: ignore[misc]  # filtered above
-                relayed = await store_delivered(conn, [j.op for j in delivered]) if delivered else []  # type: ignore[misc]  # filtered above
+                sent = (
+                    await store_messages(conn, send_ops, at=at, device_cache=self._devices, referral_notes=self._referrals)
+                    if send_ops else []
+                )
+                relayed = await store_delivered(conn, receipt_ops) if receipt_ops else []
                 read_results: list[Any] = []
                 for job in reads:
                     op = job.op

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, text, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.devices.tables import device_prekeys, devices
@@ -21,6 +21,27 @@ async def active_device_ids(conn: AsyncConnection, wallet: str) -> list[str]:
         .order_by(devices.c.created_at, devices.c.device_id)
     )
     return [r[0] for r in rows]
+
+
+_ACTIVE_MANY = (
+    select(devices.c.wallet, devices.c.device_id)
+    .where(devices.c.wallet.in_(bindparam("wallets", expanding=True)), devices.c.revoked_at.is_(None))
+    .order_by(devices.c.created_at, devices.c.device_id)
+)
+
+
+async def active_device_ids_many(conn: AsyncConnection, wallets: Sequence[str]) -> dict[str, list[str]]:
+    """:func:`active_device_ids` of several wallets in one query (the chat writer refreshes the
+    device sets of a whole batch at once); keys are the wallets as given, each present."""
+    by_key: dict[str, list[str]] = {}
+    for wallet in wallets:
+        by_key.setdefault(wallet.lower() if wallet.startswith("0x") else wallet, [])
+    out: dict[str, list[str]] = {wallet: [] for wallet in wallets}
+    for row in await conn.execute(_ACTIVE_MANY, {"wallets": sorted(by_key)}):
+        by_key[row[0]].append(row[1])
+    for wallet in wallets:
+        out[wallet] = by_key[wallet.lower() if wallet.startswith("0x") else wallet]
+    return out
 
 
 async def lock_wallet(conn: AsyncConnection, wallet: str) -> None:

@@ -43,3 +43,31 @@ async def test_events_cross_processes_once() -> None:
     finally:
         await one.stop()
         await two.stop()
+
+
+async def test_a_batch_is_one_message_in_order_and_single_events_still_parse() -> None:
+    import json
+
+    import redis.asyncio as aioredis
+
+    namespace = f"atlas-test-{uuid.uuid4().hex[:8]}"
+    one, two = Hub(redis_url=REDIS, namespace=namespace), Hub(redis_url=REDIS, namespace=namespace)
+    await one.start()
+    await two.start()
+    raw = aioredis.Redis.from_url(REDIS)
+    try:
+        there = Sub("w")
+        two.register(there)
+        await one.publish([frame_event(("w",), {"type": "typing", "n": n}) for n in range(5)])
+        # What an earlier version publishes: one JSON object per message.
+        single = frame_event(("w",), {"type": "typing", "n": 5})
+        await raw.publish(two.channel, b"elsewhere|" + json.dumps(single).encode())
+        for _ in range(100):
+            if len(there.got) == 6:
+                break
+            await asyncio.sleep(0.02)
+        assert [e["x"]["n"] for e in there.got] == [0, 1, 2, 3, 4, 5]
+    finally:
+        await raw.aclose()
+        await one.stop()
+        await two.stop()
