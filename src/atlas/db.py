@@ -9,16 +9,19 @@ On PostgreSQL the two roles share one pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Generator, Mapping
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,17 +36,33 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 _SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+_BEGIN_WAIT_SECONDS = 30.0  # how long a write waits for another process's transaction
+_CHECKPOINT_INTERVAL = 1.0  # seconds between background WAL checkpoints while writes happen
+
+
+def _is_busy(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlite_errorcode", None) in _SQLITE_BUSY
+
+
 def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook, not the driver, open transactions.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":  # setting it again needs a lock another writer may hold
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # Reads run on the event loop (``_InlineSqlite``): WAL readers wait only while SQLite recovers a
-        # WAL after a crash, and then briefly; writers may wait for another process's transaction.
-        cursor.execute(f"PRAGMA busy_timeout={30000 if immediate else 2000}")
+        # Every connection runs on the event loop (``_InlineSqlite``), so none may sleep in SQLite's
+        # busy handler for long: readers wait only while SQLite recovers a WAL after a crash; the
+        # writer never waits inside SQLite (``BEGIN IMMEDIATE`` is retried with asyncio sleeps below).
+        cursor.execute(f"PRAGMA busy_timeout={0 if immediate else 2000}")
+        if immediate:
+            # Checkpoints copy the WAL into the database and fsync: ``Database`` runs them on a
+            # thread instead of inside whichever commit crosses the threshold.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         # WAL + NORMAL survives a killed process (the contract's bar); an OS crash may lose the
         # last transactions, which docs/deploy.md states.
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -51,7 +70,22 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        # Another process (a CLI command) may hold the write lock: wait for it without blocking
+        # the event loop.
+        deadline = time.monotonic() + _BEGIN_WAIT_SECONDS
+        delay = 0.001
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            await_(asyncio.sleep(delay))
+            delay = min(delay * 2, 0.05)
 
 
 class _RunNow:
@@ -72,11 +106,12 @@ class _RunNow:
 class _InlineSqlite(aiosqlite.Connection):
     """aiosqlite's interface, run right on the event loop instead of on a worker thread.
 
-    For the SQLite *read* connections only. Each hand-off to aiosqlite's thread and back costs more
-    CPU than the indexed queries it carries (measured here: a pooled connect + one SELECT + release
-    took 881 µs of CPU through the thread and 388 µs inline), and WAL readers never wait for the
-    writer, so nothing blocks. Writes keep the thread: ``BEGIN IMMEDIATE`` may wait for another
-    process, and checkpoints fsync.
+    Each hand-off to aiosqlite's thread and back costs more CPU than the statements it carries
+    (measured here: a pooled connect + one SELECT + release took 881 µs of CPU through the thread and
+    388 µs inline; the GIL ping-pong with that thread was the largest single item in the sign-in and
+    chat profiles). Nothing here waits on a lock inside SQLite: WAL readers never wait for the writer,
+    the writer's ``BEGIN IMMEDIATE`` retries with asyncio sleeps, and WAL checkpoints (the fsyncs)
+    run on a thread of their own (``Database._checkpoint``).
     """
 
     def __init__(self, connector: Any) -> None:
@@ -115,7 +150,7 @@ def make_engine(url: str, *, role: str = "write") -> AsyncEngine:
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         options: dict[str, Any] = {}
-        if role == "read" and database and database != ":memory:":
+        if database and database != ":memory:":
 
             async def inline_connection() -> Any:
                 return await _InlineSqlite(lambda: sqlite3.connect(database, timeout=30, check_same_thread=False))
@@ -147,14 +182,37 @@ class Database:
         self._lookup_path = database if self.is_sqlite and database not in ("", ":memory:") else None
         self._lookup_conn: sqlite3.Connection | None = None
         self._texts: dict[str, Any] = {}
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._last_checkpoint = 0.0
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         async with self.write_engine.begin() as conn:
             yield conn
+        if self._lookup_path is not None:
+            self._maybe_checkpoint()
 
-    @asynccontextmanager
+    def _maybe_checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self._last_checkpoint < _CHECKPOINT_INTERVAL:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._last_checkpoint = now
+        self._checkpointing = asyncio.ensure_future(asyncio.to_thread(self._checkpoint))
+
+    def _checkpoint(self) -> None:
+        """PASSIVE: copies what it can without waiting for (or blocking) readers and the writer."""
+        if self._checkpoint_conn is None:
+            self._checkpoint_conn = sqlite3.connect(
+                self._lookup_path or "", isolation_level=None, check_same_thread=False, timeout=0
+            )
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: the next commit schedules another
+            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.read_engine.connect() as conn, conn.begin():
             yield conn
@@ -210,6 +268,13 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        if self._lookup_path is not None:
+            await asyncio.to_thread(self._checkpoint)  # leave a short WAL behind
+        if self._checkpoint_conn is not None:
+            self._checkpoint_conn.close()
+            self._checkpoint_conn = None
         if self._lookup_conn is not None:
             self._lookup_conn.close()
             self._lookup_conn = None

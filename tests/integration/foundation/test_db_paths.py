@@ -1,4 +1,5 @@
-"""``Database.lookup``: the point-read path of the hottest public reads, on both backends."""
+"""``Database``'s fast paths: in-loop point reads (``lookup``), in-loop SQLite connections, and a
+writer that waits for another process without blocking the event loop."""
 
 from __future__ import annotations
 
@@ -89,5 +90,46 @@ async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(databas
             assert name == "pending"
         if db.is_sqlite:
             assert threading.active_count() <= threads  # no worker thread per read connection
+    finally:
+        await db.dispose()
+
+
+async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(database_url: str) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    db = Database(database_url)
+    if not db.is_sqlite:
+        await db.dispose()
+        pytest.skip("SQLite's single-writer lock only")  # PostgreSQL has row locks, no file lock
+    try:
+        async with db.write():
+            pass  # the server is up (its writer connected, WAL on) before the other process starts
+        other = sqlite3.connect(make_url(database_url).database or "", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the lock
+        release = threading.Timer(0.4, lambda: other.execute("COMMIT"))
+        release.start()
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.ensure_future(ticker())
+        started = time.monotonic()
+        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+        waited = time.monotonic() - started
+        task.cancel()
+        release.join()
+        other.close()
+        assert waited >= 0.3  # it did wait for the lock ...
+        assert ticks >= 15  # ... while the event loop kept running
+        row = await db.lookup(SQL, {"wallet": WALLET})
+        assert row is not None
     finally:
         await db.dispose()
