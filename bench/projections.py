@@ -219,7 +219,7 @@ def bench_profiles(*, quick: bool, cache_seconds: float = 0.5) -> dict[str, Any]
         port = _free_port()
         server = subprocess.Popen(
             [str(bin_dir / "uvicorn"), "--factory", "atlas.app:main_app", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--log-level", "warning", "--no-access-log"],
+             "--workers", "1", "--log-level", "warning", "--no-access-log", "--no-proxy-headers"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         try:

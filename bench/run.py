@@ -6,13 +6,15 @@ Usage: python bench/run.py [--quick] [name ...]
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _machine import describe  # noqa: E402 - bench/ is not a package
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +24,7 @@ def main(argv: list[str]) -> int:
     if names:
         scripts = [p for p in scripts if p.stem in names]
     results: dict[str, object] = {
-        "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": describe(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     status = 0

@@ -17,6 +17,7 @@ from atlas.config import Settings, get_settings, resolve_secrets
 from atlas.db import Database
 from atlas.errors import install_error_handlers
 from atlas.kit.clock import Clock, SystemClock
+from atlas.kit.gctune import tune_for_server
 from atlas.limits_mw import RequestGuardMiddleware
 from atlas.observability import REGISTRY, ObservabilityMiddleware, configure_logging
 from atlas.runtime import Runtime
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # Metrics and logs are ours (atlas.observability); FastAPI's OpenTelemetry hooks would only
+        # cost a provider lookup per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     _install_operations(app)
@@ -128,4 +132,6 @@ def main_app() -> FastAPI:
     """Entry point for ``uvicorn --factory atlas.app:main_app``."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_for_server()
+    return app

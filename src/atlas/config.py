@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
     # Failed referral-code lookups allowed per client address (GET /v1/referrals/{code}).
     rate_referral_lookup: str = "30/minute"
+    # Prekey-bundle fetches per client address (GET …/prekey-bundle is public).
+    rate_prekey_bundle: str = "300/minute"
+    # One-time prekeys a device hands out per window; past it, bundles carry the signed prekey only
+    # (X3DH still works), so nobody can drain a device's one-time prekeys by fetching bundles.
+    rate_one_time_prekeys: str = "30/hour"
     # Seconds a process may serve a rendered public profile from memory (0 disables the cache).
     profile_cache_seconds: float = 0.5
     # Event bridge (atlas.events): outbox relay, ledger subscriber, projection feed.

@@ -67,6 +67,9 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, router_app: Any) -> None:
         self.app = app
         self.router_app = router_app
+        # prometheus_client's labels() takes a lock and builds a key on every call; the label sets
+        # are few (method x route template x status), so their children are kept here.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,8 +99,13 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - start
             route = _route_template(self.router_app, scope)
             method = scope.get("method", "")
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(elapsed)
+            series = self._series.get((method, route, status))
+            if series is None:
+                series = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+                if len(self._series) < 10_000:  # bounded: route templates only, never raw paths
+                    self._series[(method, route, status)] = series
+            series[0].inc()
+            series[1].observe(elapsed)
             if route not in ("/metrics", "/healthz"):
                 log.info("request", method=method, route=route, status=status, ms=round(elapsed * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
             host=host,
             port=port,
             log_level="warning",
+            access_log=False,  # atlas.observability logs every request (route template, no raw path)
             proxy_headers=False,
             ws_ping_interval=20,
             ws_ping_timeout=20,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from atlas.auth.deps import CurrentSession
 from atlas.deps import ClockDep, ReadConn, WriteConn
 from atlas.devices import service
+from atlas.devices.component import BundleLimits, bundle_limits
 from atlas.devices.schemas import (
     DeviceListOut,
     PrekeyBundleOut,
@@ -64,12 +67,22 @@ async def list_devices(wallet: str, conn: ReadConn) -> DeviceListOut:
 
 @router.get(
     "/users/{wallet}/devices/{device_id}/prekey-bundle",
-    summary="A device's prekey bundle with at most one one-time prekey, never handed out twice. Public.",
+    summary="A device's prekey bundle with at most one one-time prekey, never handed out twice. Public; "
+    "rate-limited per client (429), and past a device's hourly budget of one-time prekeys the bundle "
+    "carries the signed prekey only.",
     response_model=PrekeyBundleOut,
-    responses={404: _PROBLEMS[404], 422: _PROBLEMS[422]},
+    responses={404: _PROBLEMS[404], 422: _PROBLEMS[422], 429: {"description": "rate_limited"}},
 )
-async def prekey_bundle(wallet: str, device_id: str, conn: WriteConn, clock: ClockDep) -> PrekeyBundleOut:
-    return await service.prekey_bundle(conn, clock, wallet, device_id)
+async def prekey_bundle(
+    wallet: str,
+    device_id: str,
+    request: Request,
+    limits: Annotated[BundleLimits, Depends(bundle_limits)],
+    conn: WriteConn,
+    clock: ClockDep,
+) -> PrekeyBundleOut:
+    await limits.check_client(request.client.host if request.client else "unknown")
+    return await service.prekey_bundle(conn, clock, wallet, device_id, one_time_allowed=limits.one_time_allowed)
 
 
 @router.post(

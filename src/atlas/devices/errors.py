@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from atlas.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited, Unprocessable
 
 
 class BindingInvalid(BadRequest):
@@ -45,3 +45,14 @@ class NotDeviceOwner(Forbidden):
 
 class DeviceNotFound(NotFound):
     code = "device_not_found"
+
+
+class BundleRateLimited(RateLimited):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many prekey-bundle requests; retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -244,13 +245,23 @@ async def _owned_active(conn: AsyncConnection, wallet: str, device_id: str) -> R
     return row
 
 
-async def prekey_bundle(conn: AsyncConnection, clock: Clock, wallet: str, device_id: str) -> PrekeyBundleOut:
+async def prekey_bundle(
+    conn: AsyncConnection,
+    clock: Clock,
+    wallet: str,
+    device_id: str,
+    *,
+    one_time_allowed: Callable[[str], Awaitable[bool]] | None = None,
+) -> PrekeyBundleOut:
+    """``one_time_allowed(device_id)`` spends the device's hand-out budget; once it says no, the bundle
+    carries the signed prekey only and the one-time prekeys stay for the device's real contacts."""
     wallet = normalize_wallet(wallet)
     device_id = normalize_device_id(device_id)
     row = await repository.get_device(conn, device_id)
     if row is None or row.wallet != wallet or row.revoked_at is not None:
         raise DeviceNotFound("This account has no such active device.")
-    claimed = await repository.claim_prekey(conn, device_id, clock.now())
+    one_time = one_time_allowed is None or await one_time_allowed(device_id)
+    claimed = await repository.claim_prekey(conn, device_id, clock.now()) if one_time else None
     d = _device_out(row, 0)
     return PrekeyBundleOut(
         wallet=wallet,

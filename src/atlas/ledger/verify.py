@@ -240,6 +240,7 @@ def verify_file(
     chunks and the Merkle frontier stay in this process."""
     if jobs <= 1:
         return verify_lines(fh, progress, watch)
+    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     frontier = Frontier()
@@ -273,7 +274,9 @@ def verify_file(
             return Failure(frontier.size, line + 1, chunk.failure[1])
         return None
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # forkserver, not fork: forking a process that runs threads (a server, a test run) can copy a
+    # lock some other thread held, and the child then never starts — seen as a hung shutdown here.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
         for blob in _read_blobs(fh, chunk_bytes):
             window.append(pool.submit(_verify_chunk, blob))
             if len(window) > 2 * jobs:

@@ -98,8 +98,7 @@ async def get_user(wallet: WalletPath, request: Request) -> Response:
     cache = profile_cache(runtime)
     body = cache.get(who) if cache is not None else None
     if body is None:
-        async with runtime.db.read() as conn:
-            profile = await profiles.public_profile(conn, who, public_url=runtime.settings.public_url)
+        profile = await profiles.lookup_public_profile(runtime.db, who, public_url=runtime.settings.public_url)
         body = UserProfile.model_validate(profile).model_dump_json().encode()
         if cache is not None:
             cache.put(who, body)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atlas.coherence.tables import coherence_scores
-from atlas.points.tables import points_balances
-from atlas.referrals.tables import referral_edges
+from atlas.db import Database
 from atlas.users.profile_tables import avatar_blobs
 from atlas.users.tables import users
 
@@ -21,33 +19,30 @@ async def get_user(conn: AsyncConnection, wallet: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+# The hot read path: the user row with its derived figures in one statement. Plain SQL so the
+# public GET can run it through ``Database.lookup`` (no statement building per request); the same
+# text serves reads inside a transaction (``/me`` after an edit).
+_PUBLIC_PROFILE_SQL = (
+    "SELECT u.wallet, u.display_name, u.bio, u.avatar_sha256, u.created_at, u.referral_code,"
+    " p.balance, c.score, c.trust_level,"
+    " (SELECT count(*) FROM referral_edges r WHERE r.referrer = u.wallet) AS referral_count"
+    " FROM users u"
+    " LEFT OUTER JOIN points_balances p ON p.wallet = u.wallet"
+    " LEFT OUTER JOIN coherence_scores c ON c.wallet = u.wallet"
+    " WHERE u.wallet = :wallet"
+)
+_PUBLIC_PROFILE = text(_PUBLIC_PROFILE_SQL).columns(created_at=DateTime(timezone=True))
+
+
 async def get_public_profile(conn: AsyncConnection, wallet: str) -> dict[str, Any] | None:
-    """The user row with its derived figures, in one round trip (the hot read path)."""
-    referral_count = (
-        select(func.count()).select_from(referral_edges).where(referral_edges.c.referrer == users.c.wallet)
-    ).scalar_subquery()
-    stmt = (
-        select(
-            users.c.wallet,
-            users.c.display_name,
-            users.c.bio,
-            users.c.avatar_sha256,
-            users.c.created_at,
-            users.c.referral_code,
-            points_balances.c.balance,
-            coherence_scores.c.score,
-            coherence_scores.c.trust_level,
-            referral_count.label("referral_count"),
-        )
-        .select_from(
-            users.outerjoin(points_balances, points_balances.c.wallet == users.c.wallet).outerjoin(
-                coherence_scores, coherence_scores.c.wallet == users.c.wallet
-            )
-        )
-        .where(users.c.wallet == wallet)
-    )
-    row = (await conn.execute(stmt)).mappings().first()
+    """The profile row as seen by ``conn``'s transaction."""
+    row = (await conn.execute(_PUBLIC_PROFILE, {"wallet": wallet})).mappings().first()
     return dict(row) if row else None
+
+
+async def lookup_public_profile(db: Database, wallet: str) -> dict[str, Any] | None:
+    """The profile row, committed state, by the cheapest path the backend has."""
+    return await db.lookup(_PUBLIC_PROFILE_SQL, {"wallet": wallet}, datetimes=("created_at",))
 
 
 async def update_profile(conn: AsyncConnection, wallet: str, values: dict[str, Any]) -> None:

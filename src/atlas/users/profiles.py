@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atlas.db import Database
 from atlas.events.models import ProfileUpdated
 from atlas.events.outbox import emit
 from atlas.kit.clock import rfc3339
@@ -40,7 +41,16 @@ def avatar_url(public_url: str, wallet: str, sha256: str | None) -> str | None:
 
 
 async def public_profile(conn: AsyncConnection, wallet: str, *, public_url: str) -> dict[str, Any]:
-    row = await repo.get_public_profile(conn, wallet)
+    """The profile as ``conn``'s transaction sees it (``/me``, also right after an edit)."""
+    return _render(await repo.get_public_profile(conn, wallet), public_url)
+
+
+async def lookup_public_profile(db: Database, wallet: str, *, public_url: str) -> dict[str, Any]:
+    """The committed profile, for the public read (the hottest one: no transaction to open)."""
+    return _render(await repo.lookup_public_profile(db, wallet), public_url)
+
+
+def _render(row: dict[str, Any] | None, public_url: str) -> dict[str, Any]:
     if row is None:
         raise UserNotFound("No account with this wallet.")
     code = row["referral_code"]

@@ -635,7 +635,7 @@ export function listDevices(wallet: string, options?: RequestOptions): Promise<D
   return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices`, { ...options });
 }
 
-/** GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle — A device's prekey bundle with at most one one-time prekey, never handed out twice. Public. */
+/** GET /v1/users/{wallet}/devices/{device_id}/prekey-bundle — A device's prekey bundle with at most one one-time prekey, never handed out twice. Public; rate-limited per client (429), and past a device's hourly budget of one-time prekeys the bundle carries the signed prekey only. */
 export function prekeyBundle(wallet: string, deviceId: string, options?: RequestOptions): Promise<PrekeyBundleOut> {
   return request("GET", `/v1/users/${encodeURIComponent(String(wallet))}/devices/${encodeURIComponent(String(deviceId))}/prekey-bundle`, { ...options });
 }
