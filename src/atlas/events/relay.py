@@ -3,8 +3,7 @@
 Each pass on PostgreSQL is one write transaction: take the relay lock (an advisory lock, so one
 relay at a time publishes and the stream keeps outbox order), select unpublished rows in id order,
 publish them, mark them published and commit. On SQLite (one process) the selection is a read
-transaction and the marking a short write one, so a Redis bus is never awaited while holding the
-writer (with the in-process bus, whose publish is a memory append, one write transaction does all). If publishing fails (Redis down) the transaction rolls back and the rows stay unpublished:
+transaction and the marking a short write one, so the bus is never awaited while holding the writer. If publishing fails (Redis down) the transaction rolls back and the rows stay unpublished:
 the relay retries with exponential backoff and never drops a row. If the commit fails after the
 publish, the rows go out again later; the ledger is idempotent by ``event_id``.
 
@@ -88,23 +87,21 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows went out (0: nothing to do, or another relay is).
 
-        PostgreSQL: select, publish and mark in one transaction holding the relay lock. SQLite with
-        Redis: the single relay of the single process selects in a read transaction and marks in a
-        write one, so that a slow bus never holds the database's one writer (every request's commit)
-        hostage. SQLite with the in-process bus: one write transaction, as publishing is a memory
-        append (a transaction per pass instead of two; the relay ran one pass per commit).
+        PostgreSQL: select, publish and mark in one transaction holding the relay lock. SQLite: the
+        single relay of the single process selects in a read transaction and marks in a write one, so
+        that a slow bus never holds the database's one writer (every request's commit) hostage.
         """
         runtime = self.runtime
         now = runtime.clock.now()
         mono = runtime.clock.monotonic()
-        if runtime.db.is_sqlite and self.bus.durable:
+        if runtime.db.is_sqlite:
             async with runtime.db.read() as conn:
                 rows, lost = await self._select(conn, now, mono)
             if rows:
                 await self.bus.add(STREAM_EVENTS, [message_fields(r) for r in rows])
                 async with runtime.db.write() as conn:
                     await repo.mark_published(conn, [r.id for r in rows], now)
-        else:  # PostgreSQL; or SQLite with the in-process bus, whose ``add`` never waits on I/O
+        else:
             async with runtime.db.write() as conn:
                 if not await repo.try_relay_lock(conn):
                     return 0
