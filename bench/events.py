@@ -1,6 +1,6 @@
 """Event bridge benchmark: outbox → bus → ledger throughput, and commit-to-ledger lag.
 
-Usage: .venv/bin/python bench/events.py [--quick] [--backend real|embedded|both]
+Usage: .venv/bin/python bench/events.py [--quick] [--backend real|embedded|both] [--phase drain|sustained|lag|cpu] [--rate EV_PER_S]
 
 * ``real``: PostgreSQL (127.0.0.1:5432, a scratch database created and dropped here) and a private
   ``redis-server`` (AOF, fsync every second) on a free loopback port.
@@ -12,8 +12,12 @@ Each backend runs one server runtime (relay, ledger subscriber, real ledger writ
 2. sustained: a writer commits N events (100 per transaction) while the bridge runs; events/s from
    the first commit to the last ledger entry;
 3. lag: a writer commits 10 events every 10 ms (1,000 events/s) for a while; for each event, the
-   time from its commit returning to the ledger append that holds it returning (p50/p99/max).
-Prints one JSON object.
+   time from its commit returning to the ledger append that holds it returning (p50/p99/max);
+4. cpu: sign-in-shaped traffic — one transaction of USER_REGISTERED + LOGIN (a new wallet) every
+   10 ms (200 events/s by default, ``--rate``; batches stay small, as behind sign-ins) — through the whole pipeline including the ``trust`` projection; this
+   process's CPU time per event from the first commit until the projection's offset holds the last
+   one (``cpu_us_per_event``: the number to compare, less noisy than rates on a shared box).
+Prints one JSON object. ``--phase NAME`` runs one phase only.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from atlas.app import build_runtime  # noqa: E402  # after the path tweak for a source checkout
 from atlas.config import Settings  # noqa: E402
-from atlas.events.models import ContentAction  # noqa: E402
+from atlas.events import repository as events_repo  # noqa: E402
+from atlas.events.models import ContentAction, Login, UserRegistered  # noqa: E402
 from atlas.events.outbox import emit  # noqa: E402
+from atlas.ledger.entries import prepare  # noqa: E402
 from atlas.migrate import upgrade_database  # noqa: E402
 from atlas.runtime import Runtime  # noqa: E402
 
@@ -89,8 +95,11 @@ class TimedLedger:
         self.busy = 0.0  # seconds spent inside the ledger's append
 
     async def append(self, items: Sequence[Any]) -> list[Any]:
+        return await self.append_with(items, None)
+
+    async def append_with(self, items: Sequence[Any], hook: Any) -> list[Any]:
         start = time.perf_counter()
-        result: list[Any] = await self.writer.append(items)
+        result: list[Any] = await self.writer.append_prepared([prepare(i) for i in items], hook)
         now = time.perf_counter()
         self.busy += now - start
         for item in items:
@@ -111,6 +120,41 @@ async def commit(runtime: Runtime, events: list[ContentAction]) -> float:
     return time.perf_counter()
 
 
+def _sign_in_events(i: int) -> list[UserRegistered | Login]:
+    wallet = f"0x{i:040x}"
+    return [
+        UserRegistered(actor=wallet, chain="eip155:1", referral_code=f"R{i:07d}"),
+        Login(actor=wallet, chain="eip155:1", session_hash=f"{i:064x}"),
+    ]
+
+
+CPU_RATE = 200  # events/s offered in the cpu phase (--rate)
+
+
+async def cpu_phase(runtime: Runtime, n: int) -> dict[str, Any]:
+    """Sign-in-shaped commits at CPU_RATE events/s; CPU of this process per event until projected."""
+    ticks = n // 6
+    interval = 2 / CPU_RATE
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    for tick in range(ticks):
+        await commit(runtime, _sign_in_events(tick))  # type: ignore[arg-type]  # a list of events
+        delay = t0 + (tick + 1) * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    last = 2 * ticks - 1
+    deadline = time.perf_counter() + 600
+    while time.perf_counter() < deadline:
+        async with runtime.db.read() as conn:
+            if await events_repo.read_offset(conn, "trust") >= last:
+                break
+        await asyncio.sleep(0.01)
+    cpu, elapsed = time.process_time() - cpu0, time.perf_counter() - t0
+    return {
+        "events": 2 * ticks, "offered_events_per_s": CPU_RATE, "seconds": round(elapsed, 3), "cpu_s": round(cpu, 3),
+        "cpu_us_per_event": round(cpu / (2 * ticks) * 1e6),
+    }
+
+
 async def run_phase(settings: Settings, phase: str, n: int, seconds: float) -> dict[str, Any]:
     runtime = build_runtime(settings)
     ledger = TimedLedger(runtime.services["ledger"])
@@ -129,6 +173,8 @@ async def run_phase(settings: Settings, phase: str, n: int, seconds: float) -> d
                 "ledger_append_share": round(ledger.busy / elapsed, 2),
             }
         await runtime.start()
+        if phase == "cpu":
+            return await cpu_phase(runtime, n)
         if phase == "sustained":
             ledger.expect = n
             t0 = time.perf_counter()
@@ -171,7 +217,7 @@ async def run_phase(settings: Settings, phase: str, n: int, seconds: float) -> d
         await runtime.db.dispose()
 
 
-async def bench_backend(backend: str, quick: bool) -> dict[str, Any]:
+async def bench_backend(backend: str, quick: bool, phases: Sequence[str]) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="atlas-bench-events-"))
     redis_proc = None
     db_name = None
@@ -186,7 +232,7 @@ async def bench_backend(backend: str, quick: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         n = 3000 if quick else 20000
         lag_seconds = 3.0 if quick else 10.0
-        for phase in ("drain", "sustained", "lag"):
+        for phase in phases:
             # a fresh database and bus per phase, so one phase's backlog never slows the next
             if backend == "real":
                 db_name = f"atlas_bench_{uuid.uuid4().hex[:8]}"
@@ -219,9 +265,15 @@ async def main(argv: list[str]) -> None:
     backend = "both"
     if "--backend" in argv:
         backend = argv[argv.index("--backend") + 1]
+    phases: Sequence[str] = ("drain", "sustained", "lag", "cpu")
+    if "--phase" in argv:
+        phases = (argv[argv.index("--phase") + 1],)
+    if "--rate" in argv:
+        global CPU_RATE  # noqa: PLW0603 - a command-line setting of this script
+        CPU_RATE = int(argv[argv.index("--rate") + 1])
     results: dict[str, Any] = {"quick": quick, "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
     for name in ("real", "embedded") if backend == "both" else (backend,):
-        results[name] = await bench_backend(name, quick)
+        results[name] = await bench_backend(name, quick, phases)
     results["targets"] = {"sustained_events_per_s_via_redis": 5000, "p99_lag_ms_at_1000_per_s": 250}
     print(json.dumps(results))
 

@@ -6,6 +6,8 @@ bridge works (and is tested) against any ledger with that shape:
 
 * ``append(items: Sequence[NewEntry]) -> list[LedgerEntry]``: idempotent by ``event_id`` (a
   repeated event returns its existing entry), entries in the order given;
+* optionally ``append_with(items, hook)``: the same, with ``await hook(conn, entries)`` run inside
+  the append's transaction (the bridge marks its outbox rows delivered there);
 * optionally a reader, ``entries(after: int, limit: int) -> Sequence[LedgerEntry]`` (``seq > after``
   in order), used when the ledger stream cannot supply a range (trimmed, lost, or a replay).
 """
@@ -18,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.db import Database
 from atlas.events.codec import decode, encode_entry
@@ -90,6 +94,22 @@ Reader = Callable[[int, int], Awaitable[Sequence[LedgerEntryLike]]]
 def appender(ledger: Any) -> Appender:
     fn: Appender = ledger.append
     return fn
+
+
+Hook = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
+
+
+def joined_appender(ledger: Any, hook: Hook) -> Appender | None:
+    """``append`` that also runs ``hook(conn, entries)`` in the append's own transaction, when the
+    ledger offers that (``append_with(items, hook)``); None for a ledger that does not."""
+    fn = getattr(ledger, "append_with", None)
+    if not callable(fn):
+        return None
+
+    async def append(items: Sequence[Any]) -> Sequence[LedgerEntryLike]:
+        return await fn(items, hook)  # type: ignore[no-any-return]  # duck-typed ledger service
+
+    return append
 
 
 def reader(ledger: Any | None, db: Database) -> Reader | None:

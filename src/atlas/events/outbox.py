@@ -16,6 +16,8 @@ from atlas.events.models import Event
 from atlas.events.tables import outbox
 from atlas.kit.canonical import canonical_str
 
+_INSERT = insert(outbox)
+
 
 async def emit(conn: AsyncConnection, events: list[Event] | tuple[Event, ...], *, at: datetime) -> None:
     """Append ``events`` to the outbox in the current transaction (one batched INSERT)."""
@@ -31,7 +33,7 @@ async def emit(conn: AsyncConnection, events: list[Event] | tuple[Event, ...], *
         }
         for e in events
     ]
-    await conn.execute(insert(outbox), rows)
+    await conn.execute(_INSERT, rows)
 
 
 async def event_status(conn: AsyncConnection, event_id: str) -> Literal["pending", "delivered", "dead"] | None:

@@ -133,6 +133,11 @@ class ProjectionRunner:
         self.feed = feed
         self.projection = projection
         self._errors = 0
+        # The offset as this runner last found or left it under the lock, so that a busy runner does
+        # not pay a read transaction per batch just to learn what it wrote itself. Only a hint:
+        # ``apply`` re-reads the locked offset and filters by it, and it is dropped whenever the
+        # feed runs dry (so a reset made while idle is seen within one poll).
+        self._after: int | None = None
 
     @property
     def name(self) -> str:
@@ -146,25 +151,32 @@ class ProjectionRunner:
         """Apply what follows the stored offset, with the new offset, in one transaction."""
         runtime = self.runtime
         now = runtime.clock.now()
+        self._after = None  # unknown until this transaction ends well
         async with runtime.db.write() as conn:
             current = await repo.lock_offset(conn, self.name, now)
             todo = _contiguous([e for e in entries if e.seq > current], current)
             if not todo:
+                self._after = current
                 return 0
             await self.projection.handler(conn, list(todo))
             await repo.set_offset(conn, self.name, todo[-1].seq, now)
+        self._after = todo[-1].seq
         runtime.committed()  # wake the relay for any event the handler emitted
         PROJECTED.labels(self.name).inc(len(todo))
         CONSUMER_LAG_MS.labels(self.name).set(max(0.0, (now - entry_time(todo[-1])).total_seconds() * 1000))
         return len(todo)
 
     async def step(self, block_ms: int = 0) -> int:
-        after = await self.offset()
+        after = self._after if self._after is not None else await self.offset()
         entries = await self.feed.fetch(after, self.runtime.settings.events_batch_size, block_ms)
         if not entries:
+            self._after = None
             CONSUMER_LAG_MS.labels(self.name).set(0)
             return 0
-        return await self.apply(entries)
+        moved = await self.apply(entries)
+        if not moved and self._after is not None and self._after != after:
+            return await self.step()  # the remembered offset was stale (a reset, another process)
+        return moved
 
     async def catch_up(self) -> int:
         """Apply everything available now; returns how many entries were applied."""

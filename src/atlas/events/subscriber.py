@@ -5,8 +5,9 @@ It is the only way server events enter the Genesis Ledger. One process at a time
 outbox's order, which is causal order per actor); the others stand by. A new leader first claims
 every pending message (``XAUTOCLAIM``) and re-reads them in id order before taking new ones.
 
-After an append: the outbox rows are marked delivered, the entries are published on the ``ledger``
-stream for projections, then the messages are acknowledged. A crash anywhere in between redelivers
+After an append: the outbox rows are marked delivered (in the append's own transaction when the
+ledger offers ``append_with``, else in one of their own), the entries are published on the
+``ledger`` stream for projections, then the messages are acknowledged. A crash anywhere in between redelivers
 them; ``append`` is idempotent by ``event_id`` and the ledger stream refuses ids it already holds,
 so each event lands exactly once. A message that fails ``events_max_deliveries`` times while the
 database is healthy goes to the dead-letter stream with the reason, and the stream moves on.
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.events import repository as repo
 from atlas.events._tasks import stop_task
@@ -39,7 +41,7 @@ from atlas.events.bus import (
     seq_to_id,
 )
 from atlas.events.codec import decode
-from atlas.events.ledger_port import LedgerEntryLike, appender, entry_fields, new_entry
+from atlas.events.ledger_port import LedgerEntryLike, appender, entry_fields, joined_appender, new_entry
 from atlas.events.metrics import APPENDED, BUS_ERRORS, COMMIT_TO_LEDGER, DEAD_LETTERED
 from atlas.runtime import Runtime
 
@@ -182,36 +184,46 @@ class LedgerSubscriber:
                 await self._dead_letter(message, f"malformed message: {type(exc).__name__}: {exc}", 1)
                 self._dirty = True
                 return
-        done, failed = await self._append(items)
+        done, failed, marked = await self._append(items)
         if done:
             # Finishing (mark delivered, ledger stream, XACK) overlaps the next batch's append; one
             # at a time, so the ledger stream still receives entries in seq order.
             await self._await_finishing()
-            self._finishing = asyncio.create_task(self._finish(done), name="events.ledger_subscriber.finish")
+            self._finishing = asyncio.create_task(
+                self._finish(done, marked=marked), name="events.ledger_subscriber.finish"
+            )
         if failed is not None:
             await self._failed(*failed)
 
+    async def _mark_delivered(self, conn: AsyncConnection, entries: list[Any]) -> None:
+        await repo.mark_delivered(conn, [e.event_id for e in entries], self.runtime.clock.now())
+
     async def _append(
         self, items: list[_Item]
-    ) -> tuple[list[tuple[_Item, LedgerEntryLike]], tuple[_Item, Exception] | None]:
-        append = appender(self.runtime.services["ledger"])
+    ) -> tuple[list[tuple[_Item, LedgerEntryLike]], tuple[_Item, Exception] | None, bool]:
+        """Append in order; returns what went in, the item that failed (if any), and whether the
+        outbox rows of what went in were already marked delivered in the append's transaction."""
+        ledger = self.runtime.services["ledger"]
+        joined = joined_appender(ledger, self._mark_delivered)
+        append = joined or appender(ledger)
+        marked = joined is not None
         try:
             entries = await append([i.entry for i in items])
-            return list(zip(items, entries, strict=True)), None
+            return list(zip(items, entries, strict=True)), None, marked
         except Exception as exc:
             if not await self._database_ok():
                 raise  # not the events' fault: retry the whole batch later
             if len(items) == 1:
-                return [], (items[0], exc)
+                return [], (items[0], exc), marked
         # Find the event that fails, appending the ones before it (in order) one by one.
         done: list[tuple[_Item, LedgerEntryLike]] = []
         for item in items:
             try:
                 (entry,) = await append([item.entry])
             except Exception as exc:
-                return done, (item, exc)
+                return done, (item, exc), marked
             done.append((item, entry))
-        return done, None
+        return done, None, marked
 
     async def _database_ok(self) -> bool:
         try:
@@ -265,11 +277,12 @@ class LedgerSubscriber:
             BUS_ERRORS.labels("ledger_subscriber").inc()
             log.warning("finishing a ledger batch failed; redelivering", error=type(exc).__name__)
 
-    async def _finish(self, done: list[tuple[_Item, LedgerEntryLike]]) -> None:
+    async def _finish(self, done: list[tuple[_Item, LedgerEntryLike]], *, marked: bool = False) -> None:
         runtime = self.runtime
         now = runtime.clock.now()
-        async with runtime.db.write() as conn:
-            await repo.mark_delivered(conn, [i.entry.event_id for i, _ in done], now)
+        if not marked:
+            async with runtime.db.write() as conn:
+                await repo.mark_delivered(conn, [i.entry.event_id for i, _ in done], now)
         entries = sorted({e.seq: e for _, e in done}.values(), key=lambda e: e.seq)
         await self.bus.add(STREAM_LEDGER, [entry_fields(e) for e in entries], ids=[seq_to_id(e.seq) for e in entries])
         await self.bus.ack(STREAM_EVENTS, GROUP_LEDGER, [i.message.id for i, _ in done])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.ledger import merkle
@@ -16,6 +16,18 @@ from atlas.ledger.tables import ledger_checkpoints, ledger_entries, ledger_head
 _E = ledger_entries.c
 _COLS = (_E.seq, _E.event_id, _E.event_type, _E.actor, _E.payload, _E.timestamp, _E.prev_hash, _E.hash)
 
+# The writer's per-batch statements, built once (building a Core statement and its cache key on
+# every call cost more CPU than running it).
+_BY_EVENT_ID = select(*_COLS).where(_E.event_id == bindparam("event_id"))
+_BY_EVENT_IDS = select(*_COLS).where(_E.event_id.in_(bindparam("event_ids", expanding=True)))
+_HEAD = select(ledger_head.c.tree_size, ledger_head.c.head_hash).where(ledger_head.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_SET_HEAD = (
+    update(ledger_head)
+    .where(ledger_head.c.id == 1)
+    .values(tree_size=bindparam("new_size"), head_hash=bindparam("new_hash"))
+)
+
 
 async def get_by_seq(conn: AsyncConnection, seq: int) -> LedgerEntry | None:
     row = (await conn.execute(select(*_COLS).where(_E.seq == seq))).first()
@@ -23,7 +35,7 @@ async def get_by_seq(conn: AsyncConnection, seq: int) -> LedgerEntry | None:
 
 
 async def get_by_event_id(conn: AsyncConnection, event_id: str) -> LedgerEntry | None:
-    row = (await conn.execute(select(*_COLS).where(_E.event_id == event_id))).first()
+    row = (await conn.execute(_BY_EVENT_ID, {"event_id": event_id})).first()
     return LedgerEntry.from_row(row) if row else None
 
 
@@ -31,7 +43,7 @@ async def get_many_by_event_id(conn: AsyncConnection, event_ids: Sequence[str]) 
     out: dict[str, LedgerEntry] = {}
     for i in range(0, len(event_ids), 500):
         part = event_ids[i : i + 500]
-        for row in await conn.execute(select(*_COLS).where(_E.event_id.in_(part))):
+        for row in await conn.execute(_BY_EVENT_IDS, {"event_ids": list(part)}):
             out[row.event_id] = LedgerEntry.from_row(row)
     return out
 
@@ -77,17 +89,12 @@ async def plan_per_call(conn: AsyncConnection) -> None:
 
 
 async def lock_head(conn: AsyncConnection, *, for_update: bool) -> tuple[int, str]:
-    stmt = select(ledger_head.c.tree_size, ledger_head.c.head_hash).where(ledger_head.c.id == 1)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).one()
+    row = (await conn.execute(_HEAD_FOR_UPDATE if for_update else _HEAD)).one()
     return int(row.tree_size), str(row.head_hash)
 
 
 async def set_head(conn: AsyncConnection, size: int, head_hash: str) -> None:
-    await conn.execute(
-        update(ledger_head).where(ledger_head.c.id == 1).values(tree_size=size, head_hash=head_hash)
-    )
+    await conn.execute(_SET_HEAD, {"new_size": size, "new_hash": head_hash})
 
 
 _ENTRY_FIELDS = ("seq", "event_id", "event_type", "actor", "payload", "timestamp", "prev_hash", "hash")

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +27,10 @@ from atlas.ledger.entries import LedgerEntry, NewEntry, Prepared, body_str, prep
 from atlas.ledger.merkle import Frontier
 
 __all__ = ["LedgerWriter", "NewEntry", "LedgerEntry", "load_frontier"]
+
+#: Work a caller joins to the append's own transaction, given the entries its items became.
+Hook = Callable[[AsyncConnection, list[LedgerEntry]], Awaitable[None]]
+_Request = tuple[list[Prepared], "asyncio.Future[list[LedgerEntry]]", Hook | None]
 
 log = structlog.get_logger("atlas.ledger")
 
@@ -44,7 +48,7 @@ class LedgerWriter:
     def __init__(self, db: Database, *, max_batch: int = 5000) -> None:
         self._db = db
         self._max_batch = max_batch
-        self._queue: deque[tuple[list[Prepared], asyncio.Future[list[LedgerEntry]]]] = deque()
+        self._queue: deque[_Request] = deque()
         self._task: asyncio.Task[None] | None = None
         self._frontier: Frontier | None = None
         self._head = ""
@@ -56,11 +60,20 @@ class LedgerWriter:
         """Append ``items`` in order; durable when this returns. Idempotent by ``event_id``."""
         return await self.append_prepared([prepare(item) for item in items])
 
-    async def append_prepared(self, prepared: list[Prepared]) -> list[LedgerEntry]:
+    async def append_with(self, items: Sequence[NewEntry], hook: Hook) -> list[LedgerEntry]:
+        """Like :meth:`append`, and ``hook(conn, entries)`` runs in the same transaction.
+
+        The events bridge marks its outbox rows delivered this way: one write transaction per batch
+        instead of two, and the mark can no longer lag the append. If the hook raises, the append
+        rolls back with it (every caller sharing that transaction sees the error).
+        """
+        return await self.append_prepared([prepare(item) for item in items], hook)
+
+    async def append_prepared(self, prepared: list[Prepared], hook: Hook | None = None) -> list[LedgerEntry]:
         if not prepared:
             return []
         fut: asyncio.Future[list[LedgerEntry]] = asyncio.get_running_loop().create_future()
-        self._queue.append((prepared, fut))
+        self._queue.append((prepared, fut, hook))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name="ledger-writer")
         # shield: a cancelled caller must not cancel a batch other callers share.
@@ -68,26 +81,26 @@ class LedgerWriter:
 
     async def _drain(self) -> None:
         while self._queue:
-            batch: list[tuple[list[Prepared], asyncio.Future[list[LedgerEntry]]]] = []
+            batch: list[_Request] = []
             count = 0
             while self._queue and (not batch or count + len(self._queue[0][0]) <= self._max_batch):
                 req = self._queue.popleft()
                 batch.append(req)
                 count += len(req[0])
             try:
-                results = await self._commit([items for items, _ in batch])
+                results = await self._commit([(items, hook) for items, _, hook in batch])
             except Exception as exc:  # every caller in the batch learns the batch failed
                 self._frontier = None
                 log.warning("ledger_append_failed", error=type(exc).__name__, entries=count)
-                for _, fut in batch:
+                for _, fut, _ in batch:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
-            for (_, fut), result in zip(batch, results, strict=True):
+            for (_, fut, _), result in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(result)
 
-    async def _commit(self, requests: list[list[Prepared]]) -> list[list[LedgerEntry]]:
+    async def _commit(self, requests: list[tuple[list[Prepared], Hook | None]]) -> list[list[LedgerEntry]]:
         async with self._db.write() as conn:
             if not self._db.is_sqlite:
                 await repo.plan_per_call(conn)
@@ -96,14 +109,14 @@ class LedgerWriter:
                 frontier = self._frontier.copy()
             else:
                 frontier = await load_frontier(conn, size)
-            ids = list(dict.fromkeys(p.event_id for items in requests for p in items))
+            ids = list(dict.fromkeys(p.event_id for items, _ in requests for p in items))
             known = await repo.get_many_by_event_id(conn, ids)
             rows = []
             created: list[tuple[int, int, bytes]] = []
             results: list[list[LedgerEntry]] = []
             prev = head
             sha256 = hashlib.sha256
-            for items in requests:
+            for items, _ in requests:
                 out = []
                 for p in items:
                     existing = known.get(p.event_id)
@@ -126,6 +139,9 @@ class LedgerWriter:
                 await repo.insert_entries(conn, rows)
                 await repo.insert_nodes(conn, [c for c in created if c[0] > 0])
                 await repo.set_head(conn, frontier.size, prev)
+            for (_, hook), out in zip(requests, results, strict=True):
+                if hook is not None:
+                    await hook(conn, out)
         self._frontier, self._head = frontier, prev
         if rows:
             self._changed.set()
