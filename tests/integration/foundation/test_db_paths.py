@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, update
@@ -94,21 +95,23 @@ async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(databas
         await db.dispose()
 
 
-async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(database_url: str) -> None:
+async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
+    # SQLite's single-writer file lock, whichever backend this run targets (PostgreSQL has row locks).
     import asyncio
     import threading
     import time
 
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import text
 
-    db = Database(database_url)
-    if not db.is_sqlite:
-        await db.dispose()
-        pytest.skip("SQLite's single-writer lock only")  # PostgreSQL has row locks, no file lock
+    path = tmp_path / "lock.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (v INTEGER)")
+    db = Database(f"sqlite+aiosqlite:///{path}")
     try:
         async with db.write():
-            pass  # the server is up (its writer connected, WAL on) before the other process starts
-        other = sqlite3.connect(make_url(database_url).database or "", isolation_level=None, check_same_thread=False)
+            pass  # the server is up (its writer connected) before the other process starts
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the lock
         release = threading.Timer(0.4, lambda: other.execute("COMMIT"))
         release.start()
@@ -122,14 +125,14 @@ async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop
 
         task = asyncio.ensure_future(ticker())
         started = time.monotonic()
-        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO t (v) VALUES (1)"))
         waited = time.monotonic() - started
         task.cancel()
         release.join()
         other.close()
         assert waited >= 0.3  # it did wait for the lock ...
         assert ticks >= 15  # ... while the event loop kept running
-        row = await db.lookup(SQL, {"wallet": WALLET})
-        assert row is not None
+        assert await db.lookup("SELECT count(*) AS n FROM t", {}) == {"n": 1}
     finally:
         await db.dispose()
