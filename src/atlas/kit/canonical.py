@@ -21,38 +21,51 @@ class CanonicalError(ValueError):
     """The value cannot be represented in the ledger's canonical JSON."""
 
 
-def _needs_utf16_sort(keys: list[str]) -> bool:
+def _has_astral_key(value: Any) -> bool:
     # Code point order equals UTF-16 order unless a key holds a character above U+FFFF
-    # alongside one in U+E000..U+FFFF; checking for astral characters at all is cheap.
-    return any(max(k, default="\x00") > "\uffff" for k in keys if k)
+    # (alongside one in U+E000..U+FFFF); only then does the order need re-checking.
+    if isinstance(value, dict):
+        return any(max(k, default="\x00") > "\uffff" for k in value) or any(
+            _has_astral_key(v) for v in value.values()
+        )
+    if isinstance(value, list):
+        return any(_has_astral_key(v) for v in value)
+    return False
 
 
-def _check(value: Any) -> bool:
-    """Validate ``value``; return True when some object needs UTF-16 key ordering."""
-    stack = [value]
-    needs_sort = False
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            keys = list(item.keys())
-            for k in keys:
-                if not isinstance(k, str):
-                    raise CanonicalError("object keys must be strings")
-            if not needs_sort and _needs_utf16_sort(keys):
-                needs_sort = True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, bool) or item is None or isinstance(item, str):
-            continue
-        elif isinstance(item, int):
-            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                raise CanonicalError("integer outside ±(2^53-1); encode it as a decimal string")
-        elif isinstance(item, float):
-            raise CanonicalError("floating-point numbers are not allowed")
-        else:
-            raise CanonicalError(f"unsupported JSON value of type {type(item).__name__}")
-    return needs_sort
+def _check(value: Any) -> None:
+    """Refuse what the ledger's JSON may not hold. Exact type tests first: this runs for every event
+    a server emits, and the ``isinstance`` chain was a visible share of the chat profile."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError("integer outside ±(2^53-1); encode it as a decimal string")
+        return
+    if kind is dict:
+        for k, v in value.items():
+            if type(k) is not str and not isinstance(k, str):
+                raise CanonicalError("object keys must be strings")
+            _check(v)
+        return
+    if kind is list:
+        for v in value:
+            _check(v)
+        return
+    # Subclasses (an IntEnum, a StrEnum, a dict subclass) take the general path.
+    if isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        _check(int(value))
+    elif isinstance(value, float):
+        raise CanonicalError("floating-point numbers are not allowed")
+    elif isinstance(value, dict):
+        _check(dict(value))
+    elif isinstance(value, list):
+        _check(list(value))
+    else:
+        raise CanonicalError(f"unsupported JSON value of type {type(value).__name__}")
 
 
 def _utf16_sorted(value: Any) -> Any:
@@ -64,10 +77,13 @@ def _utf16_sorted(value: Any) -> Any:
 
 
 def canonical_str(value: Any) -> str:
-    if _check(value):
-        encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        return encoder.encode(_utf16_sorted(value))
-    return _encoder.encode(value)
+    _check(value)
+    out = _encoder.encode(value)
+    # isascii() is a flag test on CPython's compact strings: the common case costs nothing.
+    if out.isascii() or max(out) <= "\uffff" or not _has_astral_key(value):
+        return out
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return encoder.encode(_utf16_sorted(value))
 
 
 def canonical_bytes(value: Any) -> bytes:
