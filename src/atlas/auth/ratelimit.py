@@ -1,88 +1,20 @@
 """Per-client and per-wallet budgets on challenge, connect-wallet and refresh (``ATLAS_RATE_AUTH``).
 
-Moving windows. With ``ATLAS_REDIS_URL`` set, the ``limits`` package's Redis storage keeps them, so
-every server process of a deployment shares one budget. In the embedded mode a small in-process
-moving window is used instead of ``limits.aio.storage.MemoryStorage``: that storage re-scans every
-key on every hit, with a thread hop per key, which made each sign-in cost more as more wallets
-signed in (measured: ~12 thread hops per request at a few thousand keys).
+Moving windows from :mod:`atlas.kit.ratelimit`: in process in the embedded mode, in Redis (shared by
+every server process of a deployment) when ``ATLAS_REDIS_URL`` is set.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
-from collections.abc import Callable
-from typing import Protocol
-
-from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from atlas.auth.errors import AuthRateLimited
-
-
-class _Window(Protocol):
-    async def hit(self, key: str) -> float | None:
-        """Spend one unit; None if allowed, else seconds until one is free again."""
-        ...
-
-
-class MemoryMovingWindow:
-    """Exact moving window: per key, the times of the last ``amount`` hits. O(1) amortised per hit;
-    keys idle for a whole window are dropped by a sweep that runs at most once per window."""
-
-    def __init__(self, amount: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.amount = amount
-        self.window = window
-        self._now = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._next_sweep = 0.0
-
-    def _sweep(self, now: float) -> None:
-        self._next_sweep = now + self.window
-        cutoff = now - self.window
-        for key in [k for k, q in self._hits.items() if not q or q[-1] <= cutoff]:
-            del self._hits[key]
-
-    async def hit(self, key: str) -> float | None:
-        now = self._now()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-        cutoff = now - self.window
-        while hits and hits[0] <= cutoff:
-            hits.popleft()
-        if len(hits) >= self.amount:
-            return hits[0] + self.window - now
-        hits.append(now)
-        return None
-
-
-class RedisMovingWindow:
-    def __init__(self, item: RateLimitItem, redis_url: str, namespace: str) -> None:
-        uri = redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
-        self.item = item
-        self.storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{namespace}:limits")
-        self.limiter = MovingWindowRateLimiter(self.storage)
-
-    async def hit(self, key: str) -> float | None:
-        if await self.limiter.hit(self.item, key):
-            return None
-        stats = await self.limiter.get_window_stats(self.item, key)
-        return stats.reset_time - time.time()
+from atlas.kit.ratelimit import MovingWindow, moving_window
 
 
 class AuthRateLimiter:
     def __init__(self, rate: str, *, redis_url: str | None, namespace: str) -> None:
-        item = parse(rate)
-        self._window: _Window = (
-            RedisMovingWindow(item, redis_url, namespace)
-            if redis_url
-            else MemoryMovingWindow(item.amount, float(item.get_expiry()))
-        )
+        self._window: MovingWindow = moving_window(rate, redis_url=redis_url, namespace=namespace)
 
     async def check(self, endpoint: str, **keys: str | None) -> None:
         """Spend one unit of each given budget (``client=…``, ``wallet=…``); 429 if any is exhausted."""

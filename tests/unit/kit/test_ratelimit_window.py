@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.auth.ratelimit import MemoryMovingWindow
+from atlas.kit.ratelimit import MemoryMovingWindow
 
 
 class Clock:
