@@ -90,6 +90,17 @@ class RateLimited(AtlasError):
     code = "rate_limited"
 
 
+class RetryLater(RateLimited):
+    """A spent budget: 429 with ``Retry-After`` (header and problem member)."""
+
+    def __init__(self, retry_after: int, *, what: str = "requests") -> None:
+        super().__init__(
+            f"Too many {what}; retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+
+
 class ServiceUnavailable(AtlasError):
     status = 503
     code = "service_unavailable"

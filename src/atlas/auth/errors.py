@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atlas.errors import BadRequest, RateLimited, Unauthorized
+from atlas.errors import BadRequest, RetryLater, Unauthorized
 
 _BEARER_ERRORS = {
     "token_missing": None,
@@ -60,12 +60,5 @@ class RefreshRejected(Unauthorized):
         super().__init__(detail, code=code, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-class AuthRateLimited(RateLimited):
+class AuthRateLimited(RetryLater):
     code = "rate_limited"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many requests; retry in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-            retry_after=retry_after,
-        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited, Unprocessable
+from atlas.errors import BadRequest, Conflict, Forbidden, NotFound, RetryLater, Unprocessable
 
 
 class BindingInvalid(BadRequest):
@@ -47,12 +47,8 @@ class DeviceNotFound(NotFound):
     code = "device_not_found"
 
 
-class BundleRateLimited(RateLimited):
+class BundleRateLimited(RetryLater):
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many prekey-bundle requests; retry in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-            retry_after=retry_after,
-        )
+        super().__init__(retry_after, what="prekey-bundle requests")

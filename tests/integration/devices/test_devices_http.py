@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -389,39 +391,41 @@ async def test_device_limit_holds_under_concurrent_registrations(client: httpx.A
     assert len((await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]) == 10
 
 
-async def test_bundle_fetches_are_rate_limited_per_client(make_settings: Any) -> None:
+@contextlib.asynccontextmanager
+async def client_with(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app built with these settings (the budgets under test)."""
     from atlas.app import create_app
 
-    app = create_app(make_settings(rate_prekey_bundle="3/minute"))
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-            alice = await sign_in(client)
-            device, _ = await registered(client, alice, opks=5)
-            url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
-            assert [(await client.get(url)).status_code for _ in range(3)] == [200, 200, 200]
-            limited = await client.get(url)
-            problem(limited, 429, "rate_limited")
-            assert int(limited.headers["Retry-After"]) >= 1
-            # The refused request took nothing: two of the five one-time prekeys are left unclaimed.
-            listed = (await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]
-            assert listed[0]["one_time_prekeys_remaining"] == 2
+            yield client
+
+
+async def test_bundle_fetches_are_rate_limited_per_client(make_settings: Any) -> None:
+    async with client_with(make_settings(rate_prekey_bundle="3/minute")) as client:
+        alice = await sign_in(client)
+        device, _ = await registered(client, alice, opks=5)
+        url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
+        assert [(await client.get(url)).status_code for _ in range(3)] == [200, 200, 200]
+        limited = await client.get(url)
+        problem(limited, 429, "rate_limited")
+        assert int(limited.headers["Retry-After"]) >= 1
+        # The refused request took nothing: two of the five one-time prekeys are left unclaimed.
+        listed = (await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]
+        assert listed[0]["one_time_prekeys_remaining"] == 2
 
 
 async def test_one_time_prekeys_cannot_be_drained_by_fetching_bundles(make_settings: Any) -> None:
-    from atlas.app import create_app
-
-    app = create_app(make_settings(rate_one_time_prekeys="2/hour"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-            alice = await sign_in(client)
-            device, body = await registered(client, alice, opks=5)
-            url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
-            got = [(await client.get(url)).json() for _ in range(6)]
-            assert [b["one_time_prekey"] is not None for b in got] == [True, True, False, False, False, False]
-            # Past the budget the bundle still lets a contact start a session (signed prekey only) ...
-            assert all(b["signed_prekey"] == body["signed_prekey"] for b in got)
-            # ... and the device keeps the rest of its one-time prekeys for later contacts.
-            listed = (await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]
-            assert listed[0]["one_time_prekeys_remaining"] == 3
+    async with client_with(make_settings(rate_one_time_prekeys="2/hour")) as client:
+        alice = await sign_in(client)
+        device, body = await registered(client, alice, opks=5)
+        url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
+        got = [(await client.get(url)).json() for _ in range(6)]
+        assert [b["one_time_prekey"] is not None for b in got] == [True, True, False, False, False, False]
+        # Past the budget the bundle still lets a contact start a session (signed prekey only) ...
+        assert all(b["signed_prekey"] == body["signed_prekey"] for b in got)
+        # ... and the device keeps the rest of its one-time prekeys for later contacts.
+        listed = (await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]
+        assert listed[0]["one_time_prekeys_remaining"] == 3
