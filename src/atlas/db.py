@@ -96,10 +96,10 @@ class _RunNow:
         try:
             result = function()
         except BaseException as exc:  # handed to the awaiting caller, as aiosqlite's thread does
-            if future is not None:
+            if future is not None and not future.done():
                 future.set_exception(exc)
             return
-        if future is not None:
+        if future is not None and not future.done():
             future.set_result(result)
 
 
@@ -153,7 +153,8 @@ def make_engine(url: str, *, role: str = "write") -> AsyncEngine:
         if database and database != ":memory:":
 
             async def inline_connection() -> Any:
-                return await _InlineSqlite(lambda: sqlite3.connect(database, timeout=30, check_same_thread=False))
+                # A short connect-time busy timeout: this runs on the event loop (see _on_connect).
+                return await _InlineSqlite(lambda: sqlite3.connect(database, timeout=2, check_same_thread=False))
 
             options["async_creator"] = inline_connection
         engine = create_async_engine(

@@ -241,14 +241,14 @@ def verify_file(
     if jobs <= 1:
         return verify_lines(fh, progress, watch)
     import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.pool import AsyncResult
 
     frontier = Frontier()
     watched: bytes | None = frontier.root() if watch == 0 else None
     prev = ZERO_HASH
     line = 0
     failure: Failure | None = None
-    window: deque[Future[_Chunk]] = deque()
+    window: deque[AsyncResult[_Chunk]] = deque()
 
     def absorb(chunk: _Chunk) -> Failure | None:
         nonlocal prev, line, watched
@@ -275,18 +275,22 @@ def verify_file(
         return None
 
     # forkserver, not fork: forking a process that runs threads (a server, a test run) can copy a
-    # lock some other thread held, and the child then never starts — seen as a hung shutdown here.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # lock another thread held. multiprocessing.Pool, not ProcessPoolExecutor: stopping the latter
+    # early (a failure found, chunks still queued) hung its shutdown now and then on Debian's 3.11.2;
+    # Pool.terminate() stops the workers whatever they are doing.
+    pool = multiprocessing.get_context("forkserver").Pool(jobs)
+    try:
         for blob in _read_blobs(fh, chunk_bytes):
-            window.append(pool.submit(_verify_chunk, blob))
+            window.append(pool.apply_async(_verify_chunk, (blob,)))
             if len(window) > 2 * jobs:
-                failure = absorb(window.popleft().result())
+                failure = absorb(window.popleft().get())
                 if failure:
                     break
         while window and failure is None:
-            failure = absorb(window.popleft().result())
-        for fut in window:
-            fut.cancel()
+            failure = absorb(window.popleft().get())
+    finally:
+        pool.terminate()
+        pool.join()
     return Result(frontier.size, frontier.root(), prev, failure, watched_root=watched)
 
 
