@@ -136,3 +136,29 @@ async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop
         assert await db.lookup("SELECT count(*) AS n FROM t", {}) == {"n": 1}
     finally:
         await db.dispose()
+
+
+async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    # The writer has wal_autocheckpoint off; Database must copy the WAL into the database file itself.
+    import asyncio
+
+    from sqlalchemy import text
+
+    path = tmp_path / "wal.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (v TEXT)")
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 100} for _ in range(2000)])
+        await asyncio.sleep(1.1)  # past the checkpoint interval: the next commit starts one
+        async with db.write() as conn:
+            await conn.execute(text("INSERT INTO t (v) VALUES ('last')"))
+        assert db._checkpointing is not None
+        await db._checkpointing
+        # ``immutable=1`` reads the database file alone, ignoring the WAL: the rows must be there.
+        with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as file_only:
+            assert file_only.execute("SELECT count(*) FROM t").fetchone()[0] == 2001
+    finally:
+        await db.dispose()
