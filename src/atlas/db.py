@@ -179,8 +179,8 @@ class Database:
         self.write_engine = make_engine(url, role="write")
         self.read_engine = make_engine(url, role="read") if self.is_sqlite else self.write_engine
         database = make_url(url).database or ""
-        # A file path for the in-loop point reads (see ``lookup``); in-memory databases have none.
-        self._lookup_path = database if self.is_sqlite and database not in ("", ":memory:") else None
+        # The SQLite file, for point reads (``lookup``) and WAL checkpoints; in-memory databases have none.
+        self._sqlite_file = database if self.is_sqlite and database not in ("", ":memory:") else None
         self._lookup_conn: sqlite3.Connection | None = None
         self._texts: dict[str, Any] = {}
         self._checkpoint_conn: sqlite3.Connection | None = None
@@ -192,7 +192,7 @@ class Database:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         async with self.write_engine.begin() as conn:
             yield conn
-        if self._lookup_path is not None:
+        if self._sqlite_file is not None:
             self._maybe_checkpoint()
 
     def _maybe_checkpoint(self) -> None:
@@ -208,7 +208,7 @@ class Database:
         """PASSIVE: copies what it can without waiting for (or blocking) readers and the writer."""
         if self._checkpoint_conn is None:
             self._checkpoint_conn = sqlite3.connect(
-                self._lookup_path or "", isolation_level=None, check_same_thread=False, timeout=0
+                self._sqlite_file or "", isolation_level=None, check_same_thread=False, timeout=0
             )
         with contextlib.suppress(sqlite3.OperationalError):  # busy: the next commit schedules another
             self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -230,7 +230,7 @@ class Database:
         matters while SQLite recovers a WAL after a crash, and then the query takes the pooled path.
         The columns named in ``datetimes`` come back as aware UTC ``datetime`` on both backends.
         """
-        if self._lookup_path is not None:
+        if self._sqlite_file is not None:
             try:
                 return self._sqlite_lookup(sql, params, datetimes)
             except sqlite3.OperationalError as exc:
@@ -248,7 +248,7 @@ class Database:
         conn = self._lookup_conn
         if conn is None:
             # isolation_level=None: each SELECT is its own snapshot, nothing is held open between calls.
-            conn = sqlite3.connect(self._lookup_path or "", isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self._sqlite_file or "", isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=50")
             conn.row_factory = sqlite3.Row
@@ -271,7 +271,7 @@ class Database:
     async def dispose(self) -> None:
         if self._checkpointing is not None:
             await asyncio.gather(self._checkpointing, return_exceptions=True)
-        if self._lookup_path is not None:
+        if self._sqlite_file is not None:
             await asyncio.to_thread(self._checkpoint)  # leave a short WAL behind
         if self._checkpoint_conn is not None:
             self._checkpoint_conn.close()

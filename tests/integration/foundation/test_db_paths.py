@@ -3,18 +3,30 @@ writer that waits for another process without blocking the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, text, update
 
 from atlas.db import Database
 from atlas.users.tables import users
 
 SQL = "SELECT wallet, display_name, created_at FROM users WHERE wallet = :wallet"
 WALLET = "0x" + "ab" * 20
+
+
+def _wal_database(tmp_path: Path) -> tuple[Path, Database]:
+    """A SQLite file of its own (whichever backend this run targets) with one table ``t``."""
+    path = tmp_path / "own.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (v TEXT)")
+    return path, Database(f"sqlite+aiosqlite:///{path}")
 
 
 async def _add_user(db: Database, at: datetime) -> None:
@@ -70,9 +82,6 @@ async def test_lookup_cannot_write(database_url: str) -> None:
 
 
 async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(database_url: str) -> None:
-    import threading
-
-    from sqlalchemy import select
 
     db = Database(database_url)
     try:
@@ -97,17 +106,8 @@ async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(databas
 
 async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
     # SQLite's single-writer file lock, whichever backend this run targets (PostgreSQL has row locks).
-    import asyncio
-    import threading
-    import time
 
-    from sqlalchemy import text
-
-    path = tmp_path / "lock.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (v INTEGER)")
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    path, db = _wal_database(tmp_path)
     try:
         async with db.write():
             pass  # the server is up (its writer connected) before the other process starts
@@ -126,7 +126,7 @@ async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop
         task = asyncio.ensure_future(ticker())
         started = time.monotonic()
         async with db.write() as conn:
-            await conn.execute(text("INSERT INTO t (v) VALUES (1)"))
+            await conn.execute(text("INSERT INTO t (v) VALUES ('1')"))
         waited = time.monotonic() - started
         task.cancel()
         release.join()
@@ -140,15 +140,8 @@ async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop
 
 async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     # The writer has wal_autocheckpoint off; Database must copy the WAL into the database file itself.
-    import asyncio
 
-    from sqlalchemy import text
-
-    path = tmp_path / "wal.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (v TEXT)")
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    path, db = _wal_database(tmp_path)
     try:
         async with db.write() as conn:
             await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 100} for _ in range(2000)])
