@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth.tables import auth_nonces, auth_refresh_tokens, auth_sessions
+from atlas.kit.pairs import PairMatch
 
 
 @dataclass(frozen=True)
@@ -179,15 +180,13 @@ async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | 
 _INSERT_NONCES = insert(auth_nonces)
 _INSERT_SESSIONS = insert(auth_sessions)
 _INSERT_REFRESH_TOKENS = insert(auth_refresh_tokens)
-_SPEND_NONCES = (
-    update(auth_nonces)
-    .where(
-        tuple_(auth_nonces.c.nonce, auth_nonces.c.address).in_(bindparam("pairs", expanding=True)),
-        auth_nonces.c.spent_at.is_(None),
-        auth_nonces.c.expires_at > bindparam("now"),
-    )
+_SPEND_NONCES = PairMatch(
+    auth_nonces.c.nonce,
+    auth_nonces.c.address,
+    lambda match: update(auth_nonces)
+    .where(match, auth_nonces.c.spent_at.is_(None), auth_nonces.c.expires_at > bindparam("now"))
     .values(spent_at=bindparam("spent"))
-    .returning(auth_nonces.c.nonce, auth_nonces.c.address)
+    .returning(auth_nonces.c.nonce, auth_nonces.c.address),
 )
 _GET_NONCES = select(auth_nonces).where(auth_nonces.c.nonce.in_(bindparam("nonces", expanding=True)))
 
@@ -200,8 +199,10 @@ async def spend_nonces(conn: AsyncConnection, pairs: list[tuple[str, str]], *, n
     """Spend every live nonce among ``(nonce, address)`` pairs in one statement: nonce → address."""
     if not pairs:
         return {}
-    result = await conn.execute(_SPEND_NONCES, {"pairs": pairs, "now": now, "spent": now})
-    return {str(r.nonce): str(r.address) for r in result}
+    spent: dict[str, str] = {}
+    for stmt, params in _SPEND_NONCES.chunks(pairs, now=now, spent=now):
+        spent.update((str(r.nonce), str(r.address)) for r in await conn.execute(stmt, params))
+    return spent
 
 
 async def get_nonces(conn: AsyncConnection, nonces: list[str]) -> dict[str, NonceRecord]:

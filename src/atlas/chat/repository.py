@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.chat.tables import conversations, device_cursors, members, messages, payloads
+from atlas.kit.pairs import PairMatch
 
 
 def _insert(conn: AsyncConnection, table: Any) -> Any:
@@ -96,9 +97,13 @@ async def advance_conversations(conn: AsyncConnection, rows: list[dict[str, Any]
 # --- messages --------------------------------------------------------------------------------
 
 
-_EXISTING = select(
-    messages.c.conversation_id, messages.c.client_msg_id, messages.c.seq, messages.c.server_ts_ms, messages.c.sender
-).where(tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(bindparam("keys", expanding=True)))
+_EXISTING = PairMatch(
+    messages.c.conversation_id,
+    messages.c.client_msg_id,
+    select(
+        messages.c.conversation_id, messages.c.client_msg_id, messages.c.seq, messages.c.server_ts_ms, messages.c.sender
+    ).where,
+)
 
 
 async def existing_client_ids(
@@ -106,8 +111,10 @@ async def existing_client_ids(
 ) -> dict[tuple[str, str], Any]:
     if not keys:
         return {}
-    result = await conn.execute(_EXISTING, {"keys": list(set(keys))})
-    return {(r.conversation_id, r.client_msg_id): r for r in result.all()}
+    found: dict[tuple[str, str], Any] = {}
+    for stmt, params in _EXISTING.chunks(sorted(set(keys))):
+        found.update(((r.conversation_id, r.client_msg_id), r) for r in (await conn.execute(stmt, params)).all())
+    return found
 
 
 _INSERT_SQL: dict[tuple[str, str], str] = {}
@@ -151,6 +158,14 @@ _MESSAGE_COLS = (
     messages.c.sender_device,
     messages.c.server_ts_ms,
 )
+_MESSAGES_BY_KEY = PairMatch(messages.c.conversation_id, messages.c.seq, select(*_MESSAGE_COLS).where)
+_PAYLOAD_COLS = (payloads.c.conversation_id, payloads.c.seq, payloads.c.device_id, payloads.c.kind, payloads.c.body)
+_PAYLOADS_BY_KEY = PairMatch(payloads.c.conversation_id, payloads.c.seq, select(*_PAYLOAD_COLS).where)
+_DEVICE_PAYLOADS_BY_KEY = PairMatch(
+    payloads.c.conversation_id,
+    payloads.c.seq,
+    lambda match: select(*_PAYLOAD_COLS).where(match, payloads.c.device_id == bindparam("device_id")),
+)
 
 
 async def history(conn: AsyncConnection, conversation_id: str, *, before: int | None, limit: int) -> list[Any]:
@@ -164,8 +179,10 @@ async def history(conn: AsyncConnection, conversation_id: str, *, before: int | 
 async def messages_by_key(conn: AsyncConnection, keys: Sequence[tuple[str, int]]) -> list[Any]:
     if not keys:
         return []
-    stmt = select(*_MESSAGE_COLS).where(tuple_(messages.c.conversation_id, messages.c.seq).in_(list(keys)))
-    return list((await conn.execute(stmt)).all())
+    rows: list[Any] = []
+    for stmt, params in _MESSAGES_BY_KEY.chunks(sorted(set(keys))):
+        rows.extend((await conn.execute(stmt, params)).all())
+    return rows
 
 
 async def payloads_for(
@@ -174,14 +191,20 @@ async def payloads_for(
     """Payload rows of the given messages (all of them, or only one device's)."""
     if not keys:
         return []
-    stmt = select(payloads.c.conversation_id, payloads.c.seq, payloads.c.device_id, payloads.c.kind, payloads.c.body)
     if len({k[0] for k in keys}) == 1:
-        stmt = stmt.where(payloads.c.conversation_id == keys[0][0], payloads.c.seq.in_([k[1] for k in keys]))
+        stmt = select(*_PAYLOAD_COLS).where(payloads.c.conversation_id == keys[0][0], payloads.c.seq.in_([k[1] for k in keys]))
+        if device_id is not None:
+            stmt = stmt.where(payloads.c.device_id == device_id)
+        return list((await conn.execute(stmt.order_by(payloads.c.seq))).all())
+    rows: list[Any] = []
+    if device_id is None:
+        chunks = _PAYLOADS_BY_KEY.chunks(sorted(set(keys)))
     else:
-        stmt = stmt.where(tuple_(payloads.c.conversation_id, payloads.c.seq).in_(list(keys)))
-    if device_id is not None:
-        stmt = stmt.where(payloads.c.device_id == device_id)
-    return list((await conn.execute(stmt.order_by(payloads.c.conversation_id, payloads.c.seq))).all())
+        chunks = _DEVICE_PAYLOADS_BY_KEY.chunks(sorted(set(keys)), device_id=device_id)
+    for stmt, params in chunks:
+        rows.extend((await conn.execute(stmt, params)).all())
+    rows.sort(key=lambda r: (r.conversation_id, r.seq))
+    return rows
 
 
 async def device_backlog(
