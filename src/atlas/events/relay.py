@@ -176,4 +176,5 @@ class OutboxRelay:
                 continue
             if moved >= settings.events_batch_size:
                 continue
-            await wait_event(self._wake, settings.events_poll_seconds)
+            if await wait_event(self._wake, settings.events_poll_seconds) and settings.events_relay_linger_seconds > 0:
+                await asyncio.sleep(settings.events_relay_linger_seconds)
