@@ -19,7 +19,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
@@ -167,7 +167,41 @@ def make_engine(url: str, *, role: str = "write") -> AsyncEngine:
         )
         _sqlite_pragmas(engine, immediate=role == "write")
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=60, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=60)
+    _ping_idle_connections(engine)
+    return engine
+
+
+_PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection may rest before it is pinged
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """``pool_pre_ping`` for connections that rested, not for every checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip and its CPU on every transaction, a measurable
+    share of the chat hot path. A connection handed back a moment ago is as alive as a ping would
+    say; one that rested (say across a server restart) is pinged and, if dead, replaced by the pool
+    before anyone uses it. A connection that dies mid-use fails that statement: the error becomes a
+    503 (``errors.py``) and SQLAlchemy drops the pool's other connections of that generation.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["atlas_idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("atlas_idle_since")
+        if since is None or time.monotonic() - since < _PING_AFTER_IDLE:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("connection lost while idle") from exc
+        if not alive:
+            raise DisconnectionError("connection lost while idle")
 
 
 class Database:

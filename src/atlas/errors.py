@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -180,6 +181,20 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(status, code, detail, headers=getattr(exc, "headers", None))
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or unreachable database is the service being unavailable, not a bug: 503 + Retry-After.
+    Any other driver error (a constraint nobody expected, say) is still a 500."""
+    assert isinstance(exc, DBAPIError)  # noqa: S101 - registered for this type only
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        # The type only: driver messages can quote statement parameters.
+        log.warning("database_unavailable", exc_type=type(exc.orig).__name__)
+        return problem(
+            503, "database_unavailable", "The database is unavailable right now; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     error_id = uuid.uuid4().hex
     log.error("unhandled_exception", error_id=error_id, exc_type=type(exc).__name__, exc_info=exc)
@@ -195,4 +210,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AtlasError, _atlas_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
