@@ -42,6 +42,8 @@ class Hub:
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._by_wallet: dict[str, set[Subscriber]] = {}
+        self._outgoing: asyncio.Queue[bytes] = asyncio.Queue()
+        self._sender: asyncio.Task[None] | None = None
 
     # --- local registry ---
 
@@ -68,15 +70,32 @@ class Hub:
     # --- publishing ---
 
     async def publish(self, events: Iterable[dict[str, Any]]) -> None:
+        """Deliver to this process's sockets now; hand the batch to the Redis sender and return.
+
+        The writer calls this between transactions: waiting here for Redis would add a round trip
+        to every write batch's cycle. One sender task publishes the batches in the order given.
+        """
         batch = list(events)
         for event in batch:
             self.dispatch(event)
         if self._redis is None or not batch:
             return
-        try:
-            await self._redis.publish(self.channel, self._prefix + _ENCODER.encode(batch).encode())
-        except Exception as exc:  # Redis down: local delivery happened; others resume from the database
-            log.warning("chat_fanout_publish_failed", error=type(exc).__name__)
+        self._outgoing.put_nowait(self._prefix + _ENCODER.encode(batch).encode())
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_all(), name="chat-hub-sender")
+
+    async def _send_all(self) -> None:
+        while not self._outgoing.empty():
+            message = self._outgoing.get_nowait()
+            try:
+                await self._redis.publish(self.channel, message)
+            except Exception as exc:  # Redis down: local delivery happened; others resume from the database
+                log.warning("chat_fanout_publish_failed", error=type(exc).__name__)
+
+    async def flush(self) -> None:
+        """Wait until every batch handed to :meth:`publish` went to Redis (or failed)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.wait({self._sender})
 
     # --- lifecycle ---
 
@@ -124,6 +143,9 @@ class Hub:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await self.flush()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -59,6 +59,7 @@ async def test_a_batch_is_one_message_in_order_and_single_events_still_parse() -
         there = Sub("w")
         two.register(there)
         await one.publish([frame_event(("w",), {"type": "typing", "n": n}) for n in range(5)])
+        await one.flush()  # publish hands the batch to the sender task; the next line must come after it
         # What an earlier version publishes: one JSON object per message.
         single = frame_event(("w",), {"type": "typing", "n": 5})
         await raw.publish(two.channel, b"elsewhere|" + json.dumps(single).encode())
