@@ -101,7 +101,7 @@ async def drop_database(name: str | None) -> None:
 
 
 def start_server(database_url: str, redis_url: str | None, workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_") or k in ("ATLAS_COUNT", "ATLAS_STMT_TIMES")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_") or k in ("ATLAS_COUNT", "ATLAS_STMT_TIMES", "ATLAS_CHAT_WRITER_LANES")}
     env.update(
         ATLAS_DATABASE_URL=database_url,
         ATLAS_DATA_DIR=str(workdir / "data"),

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     chat_max_payload_devices: int = 20
     chat_requests_per_hour: int = 20
     chat_send_queue: int = 1024
+    chat_writer_lanes: int = 1  # concurrent chat write transactions (PostgreSQL only; SQLite has one writer)
     chat_auth_timeout_seconds: float = 10.0
     chat_typing_ttl_seconds: int = 5
     # How often each process re-checks the sessions behind its open sockets (logout closes them).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,19 +41,33 @@ class ReadOp:
 
 
 @dataclass
+class _Lane:
+    jobs: deque[_Job] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
 class _Job:
     op: PreparedSend | ReceiptOp | ReadOp
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class ChatWriter:
-    def __init__(self, runtime: Runtime, hub: Hub, *, max_batch: int = 512) -> None:
+    """``lanes`` concurrent writers, each owning the conversations that hash to it.
+
+    SQLite has one writer, so one lane. On PostgreSQL several transactions can run at once: while
+    one lane waits for a round trip, another works, which cuts the time a message waits for its
+    batch. A conversation always goes to the same lane, so its operations keep their order (a
+    sender's messages get ascending seqs in the order they arrived) and two lanes never contend for
+    one conversation's row lock.
+    """
+
+    def __init__(self, runtime: Runtime, hub: Hub, *, max_batch: int = 512, lanes: int = 1) -> None:
         self._runtime = runtime
         self._hub = hub
         self._max_batch = max_batch
-        self._jobs: deque[_Job] = deque()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._lanes = [_Lane() for _ in range(max(1, lanes))]
         self._stopping = False
         self._devices = DeviceCache()
         self._referrals = ReferralNotes()
@@ -62,29 +77,35 @@ class ChatWriter:
         if self._stopping:
             raise ServiceUnavailable("the server is shutting down", code="shutting_down")
         job = _Job(op)
-        self._jobs.append(job)
-        self._wake.set()
+        lanes = self._lanes
+        lane = lanes[0] if len(lanes) == 1 else lanes[zlib.crc32(op.conversation_id.encode()) % len(lanes)]
+        lane.jobs.append(job)
+        lane.wake.set()
         return job.future
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="chat-writer")
+        for i, lane in enumerate(self._lanes):
+            lane.task = asyncio.create_task(self._run(lane), name=f"chat-writer-{i}")
 
     async def stop(self) -> None:
         self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for lane in self._lanes:
+            lane.wake.set()
+        for lane in self._lanes:
+            if lane.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
 
-    async def _run(self) -> None:
+    async def _run(self, lane: _Lane) -> None:
+        jobs = lane.jobs
         while True:
-            if not self._jobs:
+            if not jobs:
                 if self._stopping:
                     return
-                self._wake.clear()
-                await self._wake.wait()
+                lane.wake.clear()
+                await lane.wake.wait()
                 continue
-            batch = [self._jobs.popleft() for _ in range(min(len(self._jobs), self._max_batch))]
+            batch = [jobs.popleft() for _ in range(min(len(jobs), self._max_batch))]
             try:
                 await self._process(batch)
             except Exception as exc:  # never let the writer die; fail this batch's callers

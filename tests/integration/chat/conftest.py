@@ -147,11 +147,11 @@ async def spawn(server_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Cal
     """Start another server process of the same deployment (own data dir, shared DB/Redis/keys)."""
     servers: list[Server] = []
 
-    async def start(count: int = 1) -> Any:
+    async def start(count: int = 1, **extra_env: str) -> Any:
         batch = []
         for _ in range(count):
             n = len(servers)
-            env = {**server_env, "ATLAS_DATA_DIR": str(tmp_path / f"node{n}")}
+            env = {**server_env, **extra_env, "ATLAS_DATA_DIR": str(tmp_path / f"node{n}")}
             server = Server(env=env, port=free_port(), log=tmp_path / f"node{n}.log")
             servers.append(server)
             batch.append(server)

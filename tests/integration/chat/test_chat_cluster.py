@@ -119,3 +119,25 @@ def _last(frames: list[dict[str, Any]]) -> dict[str, int]:
     for f in frames:
         out[f["conversation_id"]] = max(out.get(f["conversation_id"], 0), f["seq"])
     return out
+
+
+async def test_writer_lanes_keep_each_conversations_order(spawn: Any, people_on: Any) -> None:
+    """With several write lanes (PostgreSQL; SQLite keeps one), a sender's pipelined messages still
+    get ascending seqs in the order sent, in every conversation."""
+    server = await spawn(ATLAS_CHAT_WRITER_LANES="3")
+    people = people_on(server)
+    alice, peers = await people(1), [await people(1) for _ in range(3)]
+    cids = []
+    for peer in peers:
+        cid = (await alice.api.start(peer.wallet))["id"]
+        await peer.api.accept(cid)
+        cids.append(cid)
+    planned = []
+    for n in range(24):
+        k = n % len(peers)
+        planned.append((k, await build_envelope(alice.http, alice.devices[0], cids[k], peers[k].wallet, _msg(str(n)))))
+    sock = await alice.connect(server.url)
+    pending = [(k, await sock.submit(cids[k], env)) for k, env in planned]  # all in flight at once
+    acks = [(k, await asyncio.wait_for(fut, 20)) for k, fut in pending]
+    for k in range(len(peers)):
+        assert [ack["seq"] for j, ack in acks if j == k] == list(range(1, 9))
