@@ -6,7 +6,8 @@ Measures (prints one JSON object on the last line):
 - server RSS for 10,000 idle authenticated connections.
 
 Usage: .venv/bin/python bench/chat.py [--quick] [--backend sqlite|real] [--no-idle]
-(``--no-idle`` skips the idle-connections phase: for comparing CPU per message quickly.)
+(``--no-idle`` skips the idle-connections phase: for comparing CPU per message quickly;
+``BENCH_ATLAS_<NAME>=value`` in the environment sets ``ATLAS_<NAME>`` for the server.)
 Bounded: every phase has a fixed duration; the server and load generator are killed at the end.
 """
 
@@ -101,7 +102,9 @@ async def drop_database(name: str | None) -> None:
 
 
 def start_server(database_url: str, redis_url: str | None, workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_") or k in ("ATLAS_COUNT", "ATLAS_STMT_TIMES", "ATLAS_CHAT_WRITER_LANES")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    # BENCH_ATLAS_X=v sets ATLAS_X=v for the server only (to compare settings without editing this file).
+    env.update({k[len("BENCH_"):]: v for k, v in os.environ.items() if k.startswith("BENCH_ATLAS_")})
     env.update(
         ATLAS_DATABASE_URL=database_url,
         ATLAS_DATA_DIR=str(workdir / "data"),

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     events_batch_size: int = 500
     events_poll_seconds: float = 0.25  # relay fallback poll when no commit hook woke it
     events_relay_linger_seconds: float = 0.02  # after a commit wakes the relay, gather more this long
-    events_projection_linger_seconds: float = 0.05  # after a partial batch, a projection gathers more this long
+    events_projection_linger_seconds: float = 0.2  # after a partial batch, a projection gathers more this long
     events_max_deliveries: int = 5  # failed deliveries of one event before it is dead-lettered
     events_claim_idle_ms: int = 30_000  # pending entries idle this long are claimed by the subscriber
     events_redeliver_seconds: float = 30.0  # republish rows published this long ago but not in the ledger

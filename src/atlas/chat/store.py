@@ -136,9 +136,10 @@ async def store_messages(
         results.append(stored)
 
     if message_rows:
-        await repo.insert_messages(conn, message_rows, payload_rows)
-        advanced = {r[0] for r in message_rows}
-        await repo.advance_conversations(conn, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in sorted(advanced)])
+        advanced = sorted({r[0] for r in message_rows})
+        await repo.store_batch(
+            conn, message_rows, payload_rows, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in advanced]
+        )
         await emit(conn, events, at=at)
         # One call per sender and batch: the referral rule needs "has sent a message" (in an
         # accepted conversation), not a count.
