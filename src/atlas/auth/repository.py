@@ -200,7 +200,7 @@ async def spend_nonces(conn: AsyncConnection, pairs: list[tuple[str, str]], *, n
     if not pairs:
         return {}
     spent: dict[str, str] = {}
-    for stmt, params in _SPEND_NONCES.chunks(pairs, now=now, spent=now):
+    for stmt, params in _SPEND_NONCES.chunks(pairs, dialect=conn.dialect.name, now=now, spent=now):
         spent.update((str(r.nonce), str(r.address)) for r in await conn.execute(stmt, params))
     return spent
 

@@ -112,7 +112,7 @@ async def existing_client_ids(
     if not keys:
         return {}
     found: dict[tuple[str, str], Any] = {}
-    for stmt, params in _EXISTING.chunks(sorted(set(keys))):
+    for stmt, params in _EXISTING.chunks(sorted(set(keys)), dialect=conn.dialect.name):
         found.update(((r.conversation_id, r.client_msg_id), r) for r in (await conn.execute(stmt, params)).all())
     return found
 
@@ -227,7 +227,7 @@ async def messages_by_key(conn: AsyncConnection, keys: Sequence[tuple[str, int]]
     if not keys:
         return []
     rows: list[Any] = []
-    for stmt, params in _MESSAGES_BY_KEY.chunks(sorted(set(keys))):
+    for stmt, params in _MESSAGES_BY_KEY.chunks(sorted(set(keys)), dialect=conn.dialect.name):
         rows.extend((await conn.execute(stmt, params)).all())
     return rows
 
@@ -245,9 +245,9 @@ async def payloads_for(
         return list((await conn.execute(stmt.order_by(payloads.c.seq))).all())
     rows: list[Any] = []
     if device_id is None:
-        chunks = _PAYLOADS_BY_KEY.chunks(sorted(set(keys)))
+        chunks = _PAYLOADS_BY_KEY.chunks(sorted(set(keys)), dialect=conn.dialect.name)
     else:
-        chunks = _DEVICE_PAYLOADS_BY_KEY.chunks(sorted(set(keys)), device_id=device_id)
+        chunks = _DEVICE_PAYLOADS_BY_KEY.chunks(sorted(set(keys)), dialect=conn.dialect.name, device_id=device_id)
     for stmt, params in chunks:
         rows.extend((await conn.execute(stmt, params)).all())
     rows.sort(key=lambda r: (r.conversation_id, r.seq))
