@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from atlas.auth.nonces import DatabaseNonceStore, NonceStore, RedisNonceStore
+from atlas.auth.nonces import DatabaseNonceStore, NonceCodec, NonceStore, RedisNonceStore
 from atlas.auth.ratelimit import AuthRateLimiter
 from atlas.auth.signatures import EvmRpc
 from atlas.auth.signin import AuthWriter
@@ -15,6 +15,7 @@ from atlas.runtime import Runtime
 @dataclass
 class AuthState:
     nonces: NonceStore
+    codec: NonceCodec
     limiter: AuthRateLimiter
     rpc: EvmRpc | None
     writer: AuthWriter
@@ -51,7 +52,10 @@ def install(runtime: Runtime) -> None:
         nonces = DatabaseNonceStore()
     limiter = AuthRateLimiter(settings.rate_auth, redis_url=settings.redis_url, namespace=settings.redis_namespace)
     rpc = EvmRpc(settings.evm_rpc_url) if settings.evm_rpc_url else None
-    state = AuthState(nonces=nonces, limiter=limiter, rpc=rpc, writer=AuthWriter(runtime, nonces), redis=redis_client)
+    codec = NonceCodec(runtime.secrets.secret_key)
+    state = AuthState(
+        nonces=nonces, codec=codec, limiter=limiter, rpc=rpc, writer=AuthWriter(runtime, nonces, codec), redis=redis_client
+    )
     runtime.services["auth"] = state
     runtime.components.append(AuthComponent(state))
 

@@ -64,10 +64,10 @@ async def challenge(body: ChallengeRequest, request: Request, runtime: AuthRunti
     state = auth_state(runtime)
     wallet_key = body.address.lower() if body.address.startswith("0x") else body.address
     await state.limiter.check("challenge", client=_client(request), wallet=wallet_key)
-    issued, record = service.make_challenge(
-        runtime.settings, address=body.address, chain_id=body.chain_id, chain=body.chain, now=runtime.clock.now()
+    issued = service.make_challenge(
+        runtime.settings, state.codec, address=body.address, chain_id=body.chain_id, chain=body.chain,
+        now=runtime.clock.now(),
     )
-    await state.writer.store_challenge(record)
     return ChallengeResponse(
         message=issued.message,
         nonce=issued.nonce,

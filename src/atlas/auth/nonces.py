@@ -1,50 +1,99 @@
-"""Single-use sign-in nonces: in the database (embedded mode) or in Redis (when configured).
+"""Single-use sign-in nonces: signed when issued, recorded when spent.
 
-Either way a nonce is bound to the account it was issued for, expires with the challenge, and is
-spent by one atomic operation, so that a message and signature replayed — even concurrently — yield
-at most one session. A nonce is spent only by a message whose signature already verified, so a
-stranger cannot burn someone else's challenge.
+A challenge writes nothing. Its nonce carries its own proof of issue: 96 random bits, the expiry,
+a MAC over both (``issued``) and a MAC over the random part and the account it was issued for
+(``bound``), all under a key derived from ``ATLAS_SECRET_KEY`` (shared by every process of a
+deployment). At connect-wallet, after the signature verified, :meth:`NonceCodec.check` tells a nonce
+this service never issued (``unknown``), one issued for another account (``address_mismatch``) and
+an expired one (``expired``) apart, without any lookup; then the nonce is *spent* by one atomic
+insert-if-absent — a row in the database (embedded mode) or a ``SET NX`` key in Redis (when
+configured) — kept until the nonce expires. A replayed message and signature, even sent 20 times at
+once, therefore yields exactly one session, and a stranger cannot burn someone else's challenge
+(nothing is spent before the owner's signature verified).
+
+Why not store the challenge: every challenge was a write transaction (and a row to sweep), about a
+sixth of the server's CPU per complete sign-in; a flood of challenges now costs no storage at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth import repository
-from atlas.auth.deps import as_utc
 
 SpendOutcome = Literal["ok", "unknown", "reused", "expired", "address_mismatch"]
 
+_RANDOM = 12  # bytes: 96 bits, what the issue asks of a nonce
+_TAG = 8  # bytes per MAC: forging one is a 2^-64 guess per try, each try rate-limited
+_LENGTH = 2 * (_RANDOM + 4 + 2 * _TAG)  # lowercase hex: alphanumeric, as EIP-4361 requires
 
-@dataclass(frozen=True)
-class IssuedNonce:
-    nonce: str
-    address: str
-    chain: str
-    issued_at: datetime
-    expires_at: datetime
+
+class NonceCodec:
+    """Mints and checks signed nonces; pure (no I/O), so a check costs two HMACs."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        self._key = hmac.new(secret_key, b"atlas/siwe-nonce/v1", hashlib.sha256).digest()
+
+    def _tag(self, kind: bytes, *parts: bytes) -> bytes:
+        return hmac.new(self._key, kind + b"\x00" + b"\x00".join(parts), hashlib.sha256).digest()[:_TAG]
+
+    def mint(self, wallet: str, expires_at: datetime) -> str:
+        """A nonce for ``wallet`` (normalised: lowercase EVM address, or base58 Solana key)."""
+        random = secrets.token_bytes(_RANDOM)
+        expiry = int(expires_at.timestamp()).to_bytes(4, "big")
+        issued = self._tag(b"issued", random, expiry)
+        bound = self._tag(b"bound", random, wallet.encode())
+        return (random + expiry + issued + bound).hex()
+
+    def check(self, nonce: str, wallet: str, now: datetime) -> tuple[SpendOutcome, datetime | None]:
+        """``("ok", expiry)`` if this service issued ``nonce`` for ``wallet`` and it has not expired."""
+        if len(nonce) != _LENGTH or not nonce.isascii() or nonce != nonce.lower():
+            return "unknown", None
+        try:
+            raw = bytes.fromhex(nonce)
+        except ValueError:
+            return "unknown", None
+        random, expiry = raw[:_RANDOM], raw[_RANDOM : _RANDOM + 4]
+        issued, bound = raw[_RANDOM + 4 : _RANDOM + 4 + _TAG], raw[_RANDOM + 4 + _TAG :]
+        if not hmac.compare_digest(issued, self._tag(b"issued", random, expiry)):
+            return "unknown", None
+        if not hmac.compare_digest(bound, self._tag(b"bound", random, wallet.encode())):
+            return "address_mismatch", None
+        expires_at = datetime.fromtimestamp(int.from_bytes(expiry, "big"), tz=UTC)
+        if expires_at <= now:
+            return "expired", expires_at
+        return "ok", expires_at
+
+
+class Spend:
+    """One nonce to spend: checked already, and still valid until ``expires_at``."""
+
+    __slots__ = ("chain", "expires_at", "nonce", "wallet")
+
+    def __init__(self, nonce: str, wallet: str, chain: str, expires_at: datetime) -> None:
+        self.nonce = nonce
+        self.wallet = wallet
+        self.chain = chain
+        self.expires_at = expires_at
 
 
 class NonceStore(Protocol):
-    #: True when nonces live in the database: issuing and spending need a write transaction.
+    #: True when spending needs the sign-in's write transaction (the database store).
     in_database: bool
 
-    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None: ...
-
-    async def spend(
-        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
-    ) -> list[SpendOutcome]:
-        """Spend ``(nonce, address)`` pairs; one outcome per pair, in order. Of several identical
-        pairs only the first can be ``ok``."""
+    async def spend(self, conn: AsyncConnection | None, items: list[Spend], *, now: datetime) -> list[SpendOutcome]:
+        """``ok`` for each nonce spent now, ``reused`` for one spent before (or earlier in ``items``)."""
         ...
 
 
 class DatabaseNonceStore:
-    """Nonces as rows; one ``UPDATE … WHERE spent_at IS NULL RETURNING`` spends a whole batch."""
+    """Spent nonces as rows (``INSERT … ON CONFLICT DO NOTHING RETURNING``), swept once expired."""
 
     in_database = True
 
@@ -52,100 +101,49 @@ class DatabaseNonceStore:
         self._sweep_every = sweep_every
         self._last_sweep: datetime | None = None
 
-    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None:
+    async def spend(self, conn: AsyncConnection | None, items: list[Spend], *, now: datetime) -> list[SpendOutcome]:
         assert conn is not None  # noqa: S101 - in_database stores are always given a connection
-        now = max(i.issued_at for i in issued)
         if self._last_sweep is None or (now - self._last_sweep).total_seconds() > self._sweep_every:
             self._last_sweep = now
-            # Spent or expired rows are only kept long enough to tell "reused" from "unknown".
-            await repository.sweep_nonces(conn, before=now - timedelta(hours=1))
-        await repository.insert_nonces(
-            conn,
-            [
-                {
-                    "nonce": i.nonce,
-                    "address": i.address,
-                    "chain": i.chain,
-                    "issued_at": i.issued_at,
-                    "expires_at": i.expires_at,
-                }
-                for i in issued
-            ],
-        )
-
-    async def spend(
-        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
-    ) -> list[SpendOutcome]:
-        assert conn is not None  # noqa: S101 - in_database stores are always given a connection
-        spent = await repository.spend_nonces(conn, sorted(set(pairs)), now=now)
-        records = await repository.get_nonces(conn, sorted({n for n, _ in pairs if n not in spent}))
-        granted: set[str] = set()
-        outcomes: list[SpendOutcome] = []
-        for nonce, address in pairs:
-            if nonce in spent:
-                if spent[nonce] != address:
-                    outcomes.append("address_mismatch")
-                elif nonce in granted:
-                    outcomes.append("reused")  # the same message twice in one batch: one wins
-                else:
-                    granted.add(nonce)
-                    outcomes.append("ok")
-            else:
-                outcomes.append(_classify(records.get(nonce), address, now))
-        return outcomes
+            # An expired nonce is refused before it is looked up: its row has no use left.
+            await repository.sweep_nonces(conn, before=now)
+        first: dict[str, Spend] = {}
+        for item in items:
+            first.setdefault(item.nonce, item)
+        rows = [
+            {"nonce": s.nonce, "address": s.wallet, "chain": s.chain, "issued_at": now, "expires_at": s.expires_at,
+             "spent_at": now}
+            for s in first.values()
+        ]
+        spent = await repository.record_spent_nonces(conn, rows)
+        return _outcomes(items, spent)
 
 
-def _classify(record: repository.NonceRecord | None, address: str, now: datetime) -> SpendOutcome:
-    if record is None:
-        return "unknown"
-    if record.address != address:
-        return "address_mismatch"
-    if record.spent_at is not None:
-        return "reused"
-    if as_utc(record.expires_at) <= now:
-        return "expired"
-    return "unknown"
-
-
-# KEYS[1] = nonce key, KEYS[2] = spent marker; ARGV[1] = address, ARGV[2] = marker TTL (s).
-_SPEND_LUA = """
-local v = redis.call('GET', KEYS[1])
-if not v then
-  if redis.call('EXISTS', KEYS[2]) == 1 then return 'reused' end
-  return 'unknown'
-end
-local bar = string.find(v, '|', 1, true)
-if not bar or string.sub(v, 1, bar - 1) ~= ARGV[1] then return 'address_mismatch' end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[2]))
-return 'ok'
-"""
+def _outcomes(items: list[Spend], spent: set[str]) -> list[SpendOutcome]:
+    granted: set[str] = set()
+    outcomes: list[SpendOutcome] = []
+    for item in items:
+        if item.nonce in spent and item.nonce not in granted:
+            granted.add(item.nonce)
+            outcomes.append("ok")
+        else:
+            outcomes.append("reused")  # spent before, or the same message twice in one batch
+    return outcomes
 
 
 class RedisNonceStore:
-    """Nonces as Redis keys with a TTL; a Lua script checks the address and deletes atomically."""
+    """Spent nonces as Redis keys (``SET NX`` with the nonce's remaining lifetime)."""
 
     in_database = False
 
     def __init__(self, client: Any, namespace: str) -> None:
         self._redis = client
-        self._prefix = f"{namespace}:auth:nonce:"
-        self._spend = client.register_script(_SPEND_LUA)
+        self._prefix = f"{namespace}:auth:nonce-spent:"
 
-    async def issue(self, conn: AsyncConnection | None, issued: list[IssuedNonce]) -> None:
+    async def spend(self, conn: AsyncConnection | None, items: list[Spend], *, now: datetime) -> list[SpendOutcome]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for i in issued:
-                ttl = max(1, int((i.expires_at - i.issued_at).total_seconds()))
-                pipe.set(self._prefix + i.nonce, f"{i.address}|{i.chain}|{int(i.issued_at.timestamp())}", ex=ttl)
-            await pipe.execute()
-
-    async def spend(
-        self, conn: AsyncConnection | None, pairs: list[tuple[str, str]], *, now: datetime
-    ) -> list[SpendOutcome]:
-        outcomes: list[SpendOutcome] = []
-        for nonce, address in pairs:
-            key = self._prefix + nonce
-            result = await self._spend(keys=[key, key + ":spent"], args=[address, 3600])
-            outcome = result.decode() if isinstance(result, bytes) else str(result)
-            outcomes.append(outcome if outcome in ("ok", "reused", "address_mismatch") else "unknown")  # type: ignore[arg-type]  # narrowed to the Literal's members
-        return outcomes
+            for item in items:
+                ttl = max(1, int((item.expires_at - now).total_seconds()) + 1)
+                pipe.set(self._prefix + item.nonce, item.wallet, nx=True, ex=ttl)
+            results = await pipe.execute()
+        return ["ok" if result else "reused" for result in results]

@@ -7,21 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.auth.tables import auth_nonces, auth_refresh_tokens, auth_sessions
-from atlas.kit.pairs import PairMatch
-
-
-@dataclass(frozen=True)
-class NonceRecord:
-    nonce: str
-    address: str
-    chain: str
-    issued_at: datetime
-    expires_at: datetime
-    spent_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -177,49 +167,21 @@ async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | 
 # Built once: a statement object memoizes its cache key, so each execution skips constructing the
 # expression (coercions, bind parameters) and re-deriving the key before the compiled-SQL cache hit.
 
-_INSERT_NONCES = insert(auth_nonces)
 _INSERT_SESSIONS = insert(auth_sessions)
 _INSERT_REFRESH_TOKENS = insert(auth_refresh_tokens)
-_SPEND_NONCES = PairMatch(
-    auth_nonces.c.nonce,
-    auth_nonces.c.address,
-    lambda match: update(auth_nonces)
-    .where(match, auth_nonces.c.spent_at.is_(None), auth_nonces.c.expires_at > bindparam("now"))
-    .values(spent_at=bindparam("spent"))
-    .returning(auth_nonces.c.nonce, auth_nonces.c.address),
-)
-_GET_NONCES = select(auth_nonces).where(auth_nonces.c.nonce.in_(bindparam("nonces", expanding=True)))
+_RECORD_SPENT = {
+    "postgresql": postgresql.insert(auth_nonces).on_conflict_do_nothing(index_elements=["nonce"]),
+    "sqlite": sqlite.insert(auth_nonces).on_conflict_do_nothing(index_elements=["nonce"]),
+}
 
 
-async def insert_nonces(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
-    await conn.execute(_INSERT_NONCES, rows)
-
-
-async def spend_nonces(conn: AsyncConnection, pairs: list[tuple[str, str]], *, now: datetime) -> dict[str, str]:
-    """Spend every live nonce among ``(nonce, address)`` pairs in one statement: nonce → address."""
-    if not pairs:
-        return {}
-    spent: dict[str, str] = {}
-    for stmt, params in _SPEND_NONCES.chunks(pairs, dialect=conn.dialect.name, now=now, spent=now):
-        spent.update((str(r.nonce), str(r.address)) for r in await conn.execute(stmt, params))
-    return spent
-
-
-async def get_nonces(conn: AsyncConnection, nonces: list[str]) -> dict[str, NonceRecord]:
-    if not nonces:
-        return {}
-    rows = await conn.execute(_GET_NONCES, {"nonces": nonces})
-    return {
-        r.nonce: NonceRecord(
-            nonce=r.nonce,
-            address=r.address,
-            chain=r.chain,
-            issued_at=r.issued_at,
-            expires_at=r.expires_at,
-            spent_at=r.spent_at,
-        )
-        for r in rows
-    }
+async def record_spent_nonces(conn: AsyncConnection, rows: list[dict[str, object]]) -> set[str]:
+    """Insert each spent nonce unless present; the nonces inserted now (one statement per batch)."""
+    if not rows:
+        return set()
+    stmt = _RECORD_SPENT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    result = await conn.execute(stmt.returning(auth_nonces.c.nonce), rows)
+    return {str(r.nonce) for r in result}
 
 
 async def insert_sessions(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:

@@ -7,7 +7,6 @@ raising on reuse, because the family's revocation must be committed before the 4
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from atlas.auth import repository
 from atlas.auth.deps import AuthContext, as_utc
 from atlas.auth.errors import AddressInvalid, ChainNotAllowed
-from atlas.auth.nonces import IssuedNonce
+from atlas.auth.nonces import NonceCodec
 from atlas.auth.siwe import SiweMessage, SolanaSignInMessage, is_solana_address, to_checksum_address
 from atlas.auth.tokens import hash_token, issue_access_token, new_refresh_token
 from atlas.auth.verify import STATEMENT, service_origin
@@ -89,15 +88,16 @@ def resolve_chain(settings: Settings, address: str, chain_id: int | None, chain:
 
 
 def make_challenge(
-    settings: Settings, *, address: str, chain_id: int | None, chain: str | None, now: datetime
-) -> tuple[Challenge, IssuedNonce]:
-    """The message to sign and the nonce record to store (the caller stores it)."""
+    settings: Settings, codec: NonceCodec, *, address: str, chain_id: int | None, chain: str | None, now: datetime
+) -> Challenge:
+    """The message to sign, with a signed nonce (:mod:`atlas.auth.nonces`): nothing is stored."""
     display_address, caip2 = resolve_chain(settings, address, chain_id, chain)
     namespace, _, reference = caip2.partition(":")
-    nonce = secrets.token_hex(16)  # 128 bits, alphanumeric as EIP-4361 requires
+    wallet = display_address.lower() if namespace == "eip155" else display_address
     # Whole seconds: what wallets display, and what round-trips through every RFC 3339 parser.
     issued_at = now.replace(microsecond=0)
     expires_at = issued_at + timedelta(seconds=settings.challenge_ttl_seconds)
+    nonce = codec.mint(wallet, expires_at)
     origin = service_origin(settings)
     issued_text, expires_text = rfc3339(issued_at), rfc3339(expires_at)
     fields: dict[str, Any] = {
@@ -116,8 +116,7 @@ def make_challenge(
         message = SolanaSignInMessage(chain_id=0, chain_reference=reference, **fields)
     else:
         message = SiweMessage(chain_id=int(reference), **fields)
-    wallet = display_address.lower() if namespace == "eip155" else display_address
-    challenge = Challenge(
+    return Challenge(
         message=message.to_text(),
         nonce=nonce,
         address=display_address,
@@ -127,7 +126,6 @@ def make_challenge(
         issued_at_text=issued_text,
         expires_at_text=expires_text,
     )
-    return challenge, IssuedNonce(nonce=nonce, address=wallet, chain=caip2, issued_at=issued_at, expires_at=expires_at)
 
 
 async def accept_referral(conn: AsyncConnection, *, invitee: str, code: str, at: datetime) -> ReferralResult:

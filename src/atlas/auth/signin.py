@@ -1,7 +1,8 @@
-"""Writing challenges and sign-ins in batches (group commit, see :mod:`atlas.auth.batch`).
+"""Writing sign-ins in batches (group commit, see :mod:`atlas.auth.batch`).
 
-``AuthWriter.sign_in`` takes an already verified sign-in (signature checked, no database touched)
-and, in one transaction shared with whatever other sign-ins are waiting: spends its nonce, registers
+``AuthWriter.sign_in`` takes an already verified sign-in (signature checked, no database touched),
+checks its signed nonce (no I/O, :mod:`atlas.auth.nonces`) and, in one transaction shared with
+whatever other sign-ins are waiting: spends the nonce, registers
 the account on first sign-in, accepts a referral code, opens the session, stores the refresh token's
 hash and emits ``USER_REGISTERED`` / ``LOGIN`` through the outbox.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from atlas.auth import repository
 from atlas.auth.batch import Batcher
 from atlas.auth.errors import SignInRejected
-from atlas.auth.nonces import IssuedNonce, NonceStore, SpendOutcome
+from atlas.auth.nonces import NonceCodec, NonceStore, Spend, SpendOutcome
 from atlas.auth.service import SignIn, TokenPair, accept_referral
 from atlas.auth.tokens import hash_token, issue_access_token, new_refresh_token, session_hash
 from atlas.auth.verify import VerifiedSignIn
@@ -46,6 +47,7 @@ class PendingSignIn:
     verified: VerifiedSignIn
     referral_code: str | None
     user_agent: str | None
+    nonce_expires_at: datetime
     nonce_spent: bool = False  # already spent outside the database (Redis)
 
 
@@ -62,8 +64,8 @@ async def complete_sign_ins(
     failures: dict[int, Exception] = {}
     in_db = [i for i, p in enumerate(items) if not p.nonce_spent]
     if in_db:
-        pairs = [(items[i].verified.nonce, items[i].verified.wallet) for i in in_db]
-        for i, outcome in zip(in_db, await nonces.spend(conn, pairs, now=now), strict=True):
+        spends = [_spend(items[i]) for i in in_db]
+        for i, outcome in zip(in_db, await nonces.spend(conn, spends, now=now), strict=True):
             if outcome != "ok":
                 failures[i] = nonce_error(outcome)
     ok = [i for i in range(len(items)) if i not in failures]
@@ -124,51 +126,43 @@ async def complete_sign_ins(
     return [failures[i] if i in failures else done[i] for i in range(len(items))]
 
 
-class AuthWriter:
-    """One per process: challenges and sign-ins waiting together share one write transaction."""
+def _spend(pending: PendingSignIn) -> Spend:
+    verified = pending.verified
+    return Spend(verified.nonce, verified.wallet, verified.chain, pending.nonce_expires_at)
 
-    def __init__(self, runtime: Runtime, nonces: NonceStore) -> None:
+
+class AuthWriter:
+    """One per process: sign-ins waiting together share one write transaction."""
+
+    def __init__(self, runtime: Runtime, nonces: NonceStore, codec: NonceCodec) -> None:
         self.runtime = runtime
         self.nonces = nonces
-        self._batcher: Batcher[IssuedNonce | PendingSignIn, SignIn | None] = Batcher(
-            self._write, name="auth-writer"
-        )
-
-    async def store_challenge(self, issued: IssuedNonce) -> None:
-        if self.nonces.in_database:
-            await self._batcher.submit(issued)
-        else:
-            await self.nonces.issue(None, [issued])
+        self.codec = codec
+        self._batcher: Batcher[PendingSignIn, SignIn] = Batcher(self._write, name="auth-writer")
 
     async def sign_in(self, verified: VerifiedSignIn, *, referral_code: str | None, user_agent: str | None) -> SignIn:
-        spent = False
+        now = self.runtime.clock.now()
+        outcome, expires_at = self.codec.check(verified.nonce, verified.wallet, now)
+        if outcome != "ok" or expires_at is None:
+            raise nonce_error(outcome)
+        pending = PendingSignIn(verified, referral_code, user_agent, expires_at)
         if not self.nonces.in_database:
             # Redis: spent before the database transaction (a failed commit burns the nonce; it is
             # never reusable).
-            [outcome] = await self.nonces.spend(None, [(verified.nonce, verified.wallet)], now=self.runtime.clock.now())
+            [outcome] = await self.nonces.spend(None, [_spend(pending)], now=now)
             if outcome != "ok":
                 raise nonce_error(outcome)
-            spent = True
-        result = await self._batcher.submit(PendingSignIn(verified, referral_code, user_agent, spent))
-        assert result is not None  # noqa: S101 - sign-in items always produce a SignIn
-        return result
+            pending = PendingSignIn(verified, referral_code, user_agent, expires_at, nonce_spent=True)
+        return await self._batcher.submit(pending)
 
     async def stop(self) -> None:
         await self._batcher.stop()
 
-    async def _write(self, items: list[IssuedNonce | PendingSignIn]) -> list[SignIn | None | Exception]:
-        challenges = [i for i in items if isinstance(i, IssuedNonce)]
-        pending = [i for i in items if isinstance(i, PendingSignIn)]
+    async def _write(self, items: list[PendingSignIn]) -> list[SignIn | Exception]:
         now = self.runtime.clock.now()
-        signed: list[SignIn | Exception] = []
         async with self.runtime.db.write() as conn:
-            if challenges:
-                await self.nonces.issue(conn, challenges)
-            if pending:
-                signed = await complete_sign_ins(
-                    conn, self.runtime.settings, self.runtime.secrets.secret_key, self.nonces, pending, now=now
-                )
-        if pending:
-            self.runtime.committed()
-        answers = iter(signed)
-        return [next(answers) if isinstance(i, PendingSignIn) else None for i in items]
+            signed = await complete_sign_ins(
+                conn, self.runtime.settings, self.runtime.secrets.secret_key, self.nonces, items, now=now
+            )
+        self.runtime.committed()
+        return signed

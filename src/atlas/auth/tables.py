@@ -9,8 +9,10 @@ from sqlalchemy import Column, DateTime, ForeignKey, Index, String, Table
 
 from atlas.db import metadata
 
-# Challenge nonces in the embedded mode (Redis holds them when configured). A row is spent
-# atomically by ``UPDATE … WHERE spent_at IS NULL``; expired rows are swept on issue.
+# Spent challenge nonces in the embedded mode (Redis holds them when configured; challenges
+# themselves are signed, not stored: atlas.auth.nonces). A nonce is spent atomically by inserting
+# its row (``ON CONFLICT DO NOTHING``); rows are swept once expired. ``issued_at`` and ``spent_at``
+# both hold the time the spend was recorded.
 auth_nonces = Table(
     "auth_nonces",
     metadata,

@@ -10,8 +10,10 @@ import httpx
 import pytest
 from auth_helpers import Flow, assert_rejected
 from eth_account import Account
+from sqlalchemy import func, select
 
 from atlas.auth.siwe import parse_siwe_message
+from atlas.auth.tables import auth_nonces
 from atlas.client.auth import sign_evm
 from atlas.kit.clock import rfc3339
 
@@ -28,6 +30,22 @@ async def test_valid_sign_in_succeeds_once_then_replay_is_nonce_reused(flow: Flo
     replay = await flow.connect(message, signature)
     assert_rejected(replay, 401, "nonce_reused")
     assert await flow.session_count() == 1
+
+
+async def test_challenges_store_nothing_and_spent_nonces_are_kept_until_they_expire(flow: Flow, account: Any) -> None:
+    """Challenges are signed, not stored; only a spend is recorded (a row here, a key in Redis)."""
+    for _ in range(5):
+        await flow.challenge(account)
+    db = flow.app.state.runtime.db
+    async with db.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(auth_nonces))).scalar_one() == 0
+    message, signature = await flow.signed(account)
+    assert (await flow.connect(message, signature)).status_code == 200
+    if flow.app.state.runtime.settings.redis_url is None:
+        async with db.read() as conn:
+            rows = (await conn.execute(select(auth_nonces.c.nonce, auth_nonces.c.address))).all()
+        assert [(r.nonce, r.address) for r in rows] == [(parse_siwe_message(message).nonce, account.address.lower())]
+    assert_rejected(await flow.connect(message, signature), 401, "nonce_reused")
 
 
 @pytest.mark.parametrize(
