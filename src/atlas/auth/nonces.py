@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -71,16 +72,14 @@ class NonceCodec:
         return "ok", expires_at
 
 
+@dataclass(frozen=True, slots=True)
 class Spend:
     """One nonce to spend: checked already, and still valid until ``expires_at``."""
 
-    __slots__ = ("chain", "expires_at", "nonce", "wallet")
-
-    def __init__(self, nonce: str, wallet: str, chain: str, expires_at: datetime) -> None:
-        self.nonce = nonce
-        self.wallet = wallet
-        self.chain = chain
-        self.expires_at = expires_at
+    nonce: str
+    wallet: str
+    chain: str
+    expires_at: datetime
 
 
 class NonceStore(Protocol):

@@ -170,8 +170,8 @@ async def refresh_token_wallet(conn: AsyncConnection, token_hash: str) -> str | 
 _INSERT_SESSIONS = insert(auth_sessions)
 _INSERT_REFRESH_TOKENS = insert(auth_refresh_tokens)
 _RECORD_SPENT = {
-    "postgresql": postgresql.insert(auth_nonces).on_conflict_do_nothing(index_elements=["nonce"]),
-    "sqlite": sqlite.insert(auth_nonces).on_conflict_do_nothing(index_elements=["nonce"]),
+    name: dialect.insert(auth_nonces).on_conflict_do_nothing(index_elements=["nonce"]).returning(auth_nonces.c.nonce)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
 
@@ -180,7 +180,7 @@ async def record_spent_nonces(conn: AsyncConnection, rows: list[dict[str, object
     if not rows:
         return set()
     stmt = _RECORD_SPENT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    result = await conn.execute(stmt.returning(auth_nonces.c.nonce), rows)
+    result = await conn.execute(stmt, rows)
     return {str(r.nonce) for r in result}
 
 

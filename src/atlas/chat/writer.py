@@ -57,10 +57,11 @@ class ChatWriter:
     """``lanes`` concurrent writers, each owning the conversations that hash to it.
 
     SQLite has one writer, so one lane. On PostgreSQL several transactions can run at once: while
-    one lane waits for a round trip, another works, which cuts the time a message waits for its
-    batch. A conversation always goes to the same lane, so its operations keep their order (a
-    sender's messages get ascending seqs in the order they arrived) and two lanes never contend for
-    one conversation's row lock.
+    one lane waits for a round trip, another works. That raises throughput when the database is the
+    bottleneck; when this process's CPU is (the usual case on one box), the extra, smaller batches
+    cost more than they save, so the default is one lane (docs/benchmarks.md). A conversation always
+    goes to the same lane, so its operations keep their order (a sender's messages get ascending seqs
+    in the order they arrived) and two lanes never contend for one conversation's row lock.
     """
 
     def __init__(self, runtime: Runtime, hub: Hub, *, max_batch: int = 512, lanes: int = 1) -> None:

@@ -58,7 +58,9 @@ async def test_a_batch_is_one_message_in_order_and_single_events_still_parse() -
     try:
         there = Sub("w")
         two.register(there)
-        await one.publish([frame_event(("w",), {"type": "typing", "n": n}) for n in range(5)])
+        await one.publish([frame_event(("w",), {"type": "typing", "n": n}) for n in range(3)])
+        for n in (3, 4):  # separate batches, handed over back to back: the one sender keeps their order
+            await one.publish([frame_event(("w",), {"type": "typing", "n": n})])
         await one.flush()  # publish hands the batch to the sender task; the next line must come after it
         # What an earlier version publishes: one JSON object per message.
         single = frame_event(("w",), {"type": "typing", "n": 5})
