@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def _wal_database(tmp_path: Path) -> tuple[Path, Database]:
     return path, Database(f"sqlite+aiosqlite:///{path}")
 
 
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
 async def _add_user(db: Database, at: datetime) -> None:
     async with db.write() as conn:
         await conn.execute(
@@ -36,72 +44,55 @@ async def _add_user(db: Database, at: datetime) -> None:
         )
 
 
-async def test_lookup_sees_committed_rows_with_aware_timestamps(database_url: str) -> None:
-    db = Database(database_url)
-    try:
-        assert await db.lookup(SQL, {"wallet": WALLET}, datetimes=("created_at",)) is None
-        at = datetime(2026, 11, 26, 10, 30, 5, 123456, tzinfo=UTC)
-        await _add_user(db, at)
-        row = await db.lookup(SQL, {"wallet": WALLET}, datetimes=("created_at",))
-        assert row == {"wallet": WALLET, "display_name": None, "created_at": at}
-        assert row is not None
-        assert row["created_at"].utcoffset() is not None
-    finally:
-        await db.dispose()
+async def test_lookup_sees_committed_rows_with_aware_timestamps(db: Database) -> None:
+    assert await db.lookup(SQL, {"wallet": WALLET}, datetimes=("created_at",)) is None
+    at = datetime(2026, 11, 26, 10, 30, 5, 123456, tzinfo=UTC)
+    await _add_user(db, at)
+    row = await db.lookup(SQL, {"wallet": WALLET}, datetimes=("created_at",))
+    assert row == {"wallet": WALLET, "display_name": None, "created_at": at}
+    assert row is not None
+    assert row["created_at"].utcoffset() is not None
 
 
-async def test_lookup_never_sees_an_open_write_transaction(database_url: str) -> None:
-    db = Database(database_url)
-    try:
-        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
-        async with db.write() as conn:
-            await conn.execute(update(users).where(users.c.wallet == WALLET).values(display_name="pending"))
-            row = await db.lookup(SQL, {"wallet": WALLET})
-            assert row is not None
-            assert row["display_name"] is None
-        row = await db.lookup(SQL, {"wallet": WALLET})
-        assert row is not None
-        assert row["display_name"] == "pending"
-    finally:
-        await db.dispose()
-
-
-async def test_lookup_cannot_write(database_url: str) -> None:
-    db = Database(database_url)
-    try:
-        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
-        if db.is_sqlite:
-            # The in-loop connection is read-only: a write through it is refused by SQLite itself.
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
-                await db.lookup("UPDATE users SET display_name = 'x' WHERE wallet = :wallet RETURNING wallet", {"wallet": WALLET})
+async def test_lookup_never_sees_an_open_write_transaction(db: Database) -> None:
+    await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+    async with db.write() as conn:
+        await conn.execute(update(users).where(users.c.wallet == WALLET).values(display_name="pending"))
         row = await db.lookup(SQL, {"wallet": WALLET})
         assert row is not None
         assert row["display_name"] is None
-    finally:
-        await db.dispose()
+    row = await db.lookup(SQL, {"wallet": WALLET})
+    assert row is not None
+    assert row["display_name"] == "pending"
 
 
-async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(database_url: str) -> None:
+async def test_lookup_cannot_write(db: Database) -> None:
+    await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+    if db.is_sqlite:
+        # The in-loop connection is read-only: a write through it is refused by SQLite itself.
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.lookup("UPDATE users SET display_name = 'x' WHERE wallet = :wallet RETURNING wallet", {"wallet": WALLET})
+    row = await db.lookup(SQL, {"wallet": WALLET})
+    assert row is not None
+    assert row["display_name"] is None
 
-    db = Database(database_url)
-    try:
-        await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
-        threads = threading.active_count()
-        async with db.write() as conn:
-            await conn.execute(update(users).where(users.c.wallet == WALLET).values(display_name="pending"))
-            async with db.read() as reader:
-                name = (await reader.execute(select(users.c.display_name).where(users.c.wallet == WALLET))).scalar()
-                assert name is None  # the open write transaction is invisible
-                if db.is_sqlite:
-                    raw = await reader.get_raw_connection()
-                    assert type(raw.driver_connection).__name__ == "_InlineSqlite"
+
+async def test_sqlite_reads_run_on_the_loop_and_see_only_committed_state(db: Database) -> None:
+    await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+    threads = threading.active_count()
+    async with db.write() as conn:
+        await conn.execute(update(users).where(users.c.wallet == WALLET).values(display_name="pending"))
         async with db.read() as reader:
             name = (await reader.execute(select(users.c.display_name).where(users.c.wallet == WALLET))).scalar()
-            assert name == "pending"
-        if db.is_sqlite:
-            assert threading.active_count() <= threads  # no worker thread per read connection
-    finally:
-        await db.dispose()
+            assert name is None  # the open write transaction is invisible
+            if db.is_sqlite:
+                raw = await reader.get_raw_connection()
+                assert type(raw.driver_connection).__name__ == "_InlineSqlite"
+    async with db.read() as reader:
+        name = (await reader.execute(select(users.c.display_name).where(users.c.wallet == WALLET))).scalar()
+        assert name == "pending"
+    if db.is_sqlite:
+        assert threading.active_count() <= threads  # no worker thread per read connection
 
 
 async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
