@@ -77,8 +77,18 @@ def test_two_people_chat_end_to_end(browser_factory: Callable[..., Person], live
     expect(entry).to_contain_text(hello)
     entry.click()
     expect(message(bob.page, hello)).to_be_visible()
+    # Alice is in the middle of a sentence when Bob accepts: her pane updates around the composer,
+    # which keeps its focus and text (rebuilding it would drop keystrokes typed meanwhile).
+    alice.page.locator("#composer").fill("half a thou")
+    alice.page.locator("#composer").evaluate("el => { el.dataset.probe = 'same element' }")
     bob.page.get_by_role("button", name="Accept").click()
     expect(bob.page.locator("#request-bar")).to_have_count(0)
+    expect(alice.page.locator("#request-pending")).to_have_count(0)
+    expect(alice.page.locator("#composer")).to_have_attribute("data-probe", "same element")
+    expect(alice.page.locator("#composer")).to_be_focused()
+    alice.page.keyboard.type("ght")
+    expect(alice.page.locator("#composer")).to_have_value("half a thought")
+    alice.page.locator("#composer").fill("")
 
     # Typing indicator, then the reply.
     alice.page.locator("#composer").focus()

@@ -14,12 +14,6 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
-
-
-
-
-
-
 def test_messages_missed_while_offline_arrive_after_reconnect(browser_factory: Callable[..., Person]) -> None:
     tag = uuid.uuid4().hex[:8]
     alice_wallet, bob_wallet = FakeWallet(), FakeWallet()

@@ -144,6 +144,9 @@ class MessengerView {
   private convPane = h("section", { class: "pane conv-pane", "aria-label": "Conversation" });
   private statusEl = h("span", { class: "small muted", id: "connection-status", role: "status" });
   private thread: HTMLElement | null = null;
+  private threadGeneration = 0;
+  // The open conversation's composer and request-bar slot, updated in place on a state change.
+  private chatControls: { conv: string; name: string; bar: HTMLElement; textarea: HTMLTextAreaElement; send: HTMLButtonElement } | null = null;
   private typingEl: HTMLElement | null = null;
   private typingTimer: number | null = null;
   // What the typing line shows, so a re-render of the same conversation (e.g. the peer just
@@ -217,7 +220,8 @@ class MessengerView {
         const fresh = this.current ? this.engine.conversations.get(this.current.id) : undefined;
         if (fresh && this.current && fresh.state !== this.current.state && this.route.name === "chat") {
           this.current = fresh;
-          void this.renderChat(fresh);
+          // Accepting makes the read receipt the peer sees due (it is withheld from a request).
+          if (this.applyChatState(fresh)) void this.engine.markRead(fresh.id, fresh.peer).catch(() => undefined);
         }
         break;
       }
@@ -437,13 +441,8 @@ class MessengerView {
     this.typingEl = h("div", { class: "typing", id: "typing", "aria-live": "polite" });
     if (this.typingShown && this.typingShown.conv === conv.id) replace(this.typingEl, this.typingShown.text);
     const textarea = h("textarea", { id: "composer", rows: 1, placeholder: "Write an encrypted message", "aria-label": `Message ${name}`, maxlength: 4000 });
-    // Re-rendering the same conversation (e.g. the peer accepted) keeps what was being typed.
-    const previous = document.getElementById("composer");
-    if (previous instanceof HTMLTextAreaElement && this.current?.id === conv.id) textarea.value = previous.value;
     const send = h("button", { type: "submit", class: "primary", id: "send" }, "Send");
     const composer = h("form", { class: "composer", "aria-label": "Send a message" }, textarea, send);
-    const isRequestForMe = conv.state === "request" && conv.initiator !== this.engine.wallet;
-    const blocked = conv.state === "blocked";
     let typingState: "start" | "stop" = "stop";
     let typingStop: number | null = null;
     const stopTyping = () => {
@@ -476,22 +475,7 @@ class MessengerView {
       ev.preventDefault();
       submit();
     });
-    let requestBar: HTMLElement | null = null;
-    if (isRequestForMe) {
-      const accept = h("button", { type: "button", class: "primary", id: "accept-request" }, "Accept");
-      const block = h("button", { type: "button", class: "danger", id: "block-request" }, "Block");
-      accept.addEventListener("click", () => void this.engine.accept(conv.id).then(() => navigate(`chat/${conv.id}`)).catch((err: unknown) => toast(describeError(err), "error")));
-      block.addEventListener("click", () => void this.engine.block(conv.id).then(() => navigate("inbox")).catch((err: unknown) => toast(describeError(err), "error")));
-      requestBar = h("div", { class: "banner row", id: "request-bar" }, h("span", { class: "spacer" }, `${name} wants to message you. Accept to reply, or block them.`), accept, block);
-      textarea.disabled = send.disabled = true;
-    } else if (blocked) {
-      const unblock = h("button", { type: "button", id: "unblock" }, "Unblock");
-      unblock.addEventListener("click", () => void this.engine.accept(conv.id).then(() => navigate(`chat/${conv.id}`)).catch((err: unknown) => toast(describeError(err), "error")));
-      requestBar = h("div", { class: "banner warn row", id: "blocked-bar" }, h("span", { class: "spacer" }, conv.blocked_by_me ? "You blocked this conversation." : "This conversation is blocked."), conv.blocked_by_me ? unblock : null);
-      textarea.disabled = send.disabled = true;
-    } else if (conv.state === "request") {
-      requestBar = h("p", { class: "banner small", id: "request-pending" }, `Your message request is waiting for ${name} to accept.`);
-    }
+    this.chatControls = { conv: conv.id, name, bar: h("div", { id: "request-slot" }), textarea, send };
     replace(
       this.convPane,
       h(
@@ -503,18 +487,53 @@ class MessengerView {
         h("a", { class: "button small", href: `#/safety/${conv.id}`, id: "safety-link" }, "Safety number"),
       ),
       this.alertEl,
-      requestBar,
+      this.chatControls.bar,
       h("div", { class: "pane-body" }, this.thread),
       this.typingEl,
       composer,
     );
+    const writable = this.applyChatState(conv);
     await this.renderAlert();
     await this.renderThread();
-    if (!isRequestForMe && !blocked) textarea.focus();
+    if (writable) textarea.focus();
     void this.engine
       .sync(conv.id)
       .then(() => this.engine.markRead(conv.id, conv.peer))
       .catch((err: unknown) => console.warn("sync failed", err));
+  }
+
+  /**
+   * Shows the request/blocked bar for the conversation's state and enables the composer when it
+   * may be written to. A state change (the peer accepted, say) goes through here alone rather than
+   * rebuilding the pane: rebuilding would replace the composer under someone typing, dropping
+   * their focus and whatever keystrokes arrive in between. Returns whether it is writable.
+   */
+  private applyChatState(conv: Conversation): boolean {
+    const controls = this.chatControls;
+    if (!controls || controls.conv !== conv.id) return false;
+    const { name, textarea, send } = controls;
+    const isRequestForMe = conv.state === "request" && conv.initiator !== this.engine.wallet;
+    const blocked = conv.state === "blocked";
+    let requestBar: HTMLElement | null = null;
+    if (isRequestForMe) {
+      const accept = h("button", { type: "button", class: "primary", id: "accept-request" }, "Accept");
+      const block = h("button", { type: "button", class: "danger", id: "block-request" }, "Block");
+      accept.addEventListener("click", () => void this.engine.accept(conv.id).then(() => navigate(`chat/${conv.id}`)).catch((err: unknown) => toast(describeError(err), "error")));
+      block.addEventListener("click", () => void this.engine.block(conv.id).then(() => navigate("inbox")).catch((err: unknown) => toast(describeError(err), "error")));
+      requestBar = h("div", { class: "banner row", id: "request-bar" }, h("span", { class: "spacer" }, `${name} wants to message you. Accept to reply, or block them.`), accept, block);
+    } else if (blocked) {
+      const unblock = h("button", { type: "button", id: "unblock" }, "Unblock");
+      unblock.addEventListener("click", () => void this.engine.accept(conv.id).then(() => navigate(`chat/${conv.id}`)).catch((err: unknown) => toast(describeError(err), "error")));
+      requestBar = h("div", { class: "banner warn row", id: "blocked-bar" }, h("span", { class: "spacer" }, conv.blocked_by_me ? "You blocked this conversation." : "This conversation is blocked."), conv.blocked_by_me ? unblock : null);
+    } else if (conv.state === "request") {
+      requestBar = h("p", { class: "banner small", id: "request-pending" }, `Your message request is waiting for ${name} to accept.`);
+    }
+    replace(controls.bar, requestBar);
+    const writable = !isRequestForMe && !blocked;
+    const wasDisabled = textarea.disabled;
+    textarea.disabled = send.disabled = !writable;
+    if (writable && wasDisabled) textarea.focus();
+    return writable;
   }
 
   private showTyping(from: string | null): void {
@@ -538,7 +557,11 @@ class MessengerView {
     const conv = this.current;
     const thread = this.thread;
     if (!conv || !thread) return;
+    // Renders overlap (a receipt and a send a moment apart); the one started last must win, so
+    // an older one that finishes later does not put back an older picture.
+    const generation = ++this.threadGeneration;
     const [history, meta] = await Promise.all([this.engine.history(conv.id), this.engine.meta(conv.id)]);
+    if (generation !== this.threadGeneration) return;
     // A sent message is briefly both stored and pending (between its ack and the pending list update).
     const stored = new Set(history.map((m) => m.clientMsgId));
     const pending = this.engine.pendingFor(conv.id).filter((p) => !stored.has(p.clientMsgId));
