@@ -248,6 +248,13 @@ class Database:
             self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A write connection outside any transaction: each statement commits by itself (no BEGIN
+        or COMMIT round trips), for callers whose every write is one statement."""
+        async with self.write_engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.read_engine.connect() as conn, conn.begin():
             yield conn

@@ -103,6 +103,10 @@ class ReferralNotes:
         self._limit = limit
         self._settled: set[str] = set()
 
+    def settled(self, sender: str) -> bool:
+        """True once a note for ``sender`` can no longer do anything (a message needs none)."""
+        return sender in self._settled
+
     async def note(self, conn: AsyncConnection, *, sender: str, conversation_accepted: bool, at: datetime) -> None:
         if not conversation_accepted or sender in self._settled:
             return  # the service returns at once for a message outside an accepted conversation

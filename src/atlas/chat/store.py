@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atlas.chat import ports
+from atlas.chat import ports, repository_pg
 from atlas.chat import repository as repo
 from atlas.chat.envelope import PreparedSend, check_devices, conversation_hash, size_bucket
 from atlas.chat.errors import (
@@ -52,31 +52,43 @@ class ReceiptOp:
     up_to: int
 
 
-async def store_messages(
+@dataclass
+class SendPlan:
+    """What a batch of sends would write, checked against given conversation rows.
+
+    ``results`` has one entry per item; ``events`` and ``event_conversations`` run in parallel (the
+    conversation each event belongs to), so a caller can drop the part of one conversation.
+    """
+
+    results: list[StoredMessage | AtlasError]
+    message_rows: list[tuple[Any, ...]]  # repo.MESSAGE_COLUMNS order
+    payload_rows: list[tuple[Any, ...]]  # repo.PAYLOAD_COLUMNS order
+    events: list[Event]
+    event_conversations: list[str]
+    last_seq: dict[str, int]  # conversation id -> last seq after the batch
+    senders_accepted: dict[str, bool]  # sender -> sent into an accepted conversation
+
+
+async def plan_sends(
     conn: AsyncConnection,
     items: list[PreparedSend],
+    rows: dict[str, Any],
+    existing: dict[tuple[str, Any], Any],
     *,
-    at: datetime,
-    device_cache: ports.DeviceCache | None = None,
-    referral_notes: ports.ReferralNotes | None = None,
-) -> list[StoredMessage | AtlasError]:
-    cache = device_cache or ports.DeviceCache(ttl=0)
-    now_ms = to_ms(at)
-    rows = await repo.lock_conversations(conn, (i.conversation_id for i in items))
-    existing = await repo.existing_client_ids(conn, [(i.conversation_id, i.client_msg_id) for i in items])
+    now_ms: int,
+    device_cache: ports.DeviceCache,
+) -> SendPlan:
+    """Check every item and allocate seqs from ``rows`` (each with id, wallet_a, wallet_b, initiator,
+    state, last_seq). Reads only device sets (cached, refreshed once before refusing)."""
     wallets = {i.sender for i in items}
     for row in rows.values():
         wallets.update((row.wallet_a, row.wallet_b))
-    devices = await cache.get_many(conn, sorted(wallets))
+    devices = await device_cache.get_many(conn, sorted(wallets))
     refreshed: set[str] = set()
-
-    last_seq = {cid: row.last_seq for cid, row in rows.items()}
+    plan = SendPlan([], [], [], [], [], {cid: row.last_seq for cid, row in rows.items()}, {})
+    results = plan.results
+    last_seq = plan.last_seq
     seen: dict[tuple[str, str], StoredMessage] = {}
-    results: list[StoredMessage | AtlasError] = []
-    message_rows: list[tuple[Any, ...]] = []  # repo.MESSAGE_COLUMNS order
-    payload_rows: list[tuple[Any, ...]] = []  # repo.PAYLOAD_COLUMNS order
-    events: list[Event] = []
-    senders_accepted: dict[str, bool] = {}
 
     for item in items:
         row = rows.get(item.conversation_id)
@@ -108,7 +120,7 @@ async def store_messages(
         refusal = _check_devices(item, devices[item.sender], devices[peer])
         if refusal is not None and not {item.sender, peer} <= refreshed:
             for wallet in (item.sender, peer):  # a cached set may be stale: check again before refusing
-                devices[wallet] = await cache.get(conn, wallet, fresh=True)
+                devices[wallet] = await device_cache.get(conn, wallet, fresh=True)
                 refreshed.add(wallet)
             refusal = _check_devices(item, devices[item.sender], devices[peer])
         if refusal is not None:
@@ -116,10 +128,10 @@ async def store_messages(
             continue
         seq = last_seq[row.id] + 1
         last_seq[row.id] = seq
-        message_rows.append((row.id, seq, item.client_msg_id, item.sender, item.sender_device, now_ms, item.size))
+        plan.message_rows.append((row.id, seq, item.client_msg_id, item.sender, item.sender_device, now_ms, item.size))
         for (device_id, kind, _), body in zip(item.payloads, item.bodies, strict=True):
-            payload_rows.append((device_id, row.id, seq, kind, body))
-        events.append(
+            plan.payload_rows.append((device_id, row.id, seq, kind, body))
+        plan.events.append(
             MessageSent(
                 actor=item.sender,
                 conversation_hash=conversation_hash(row.id),
@@ -129,26 +141,44 @@ async def store_messages(
                 envelope_hash=item.envelope_hash,
             )
         )
+        plan.event_conversations.append(row.id)
         accepted = row.state == "accepted"
-        senders_accepted[item.sender] = senders_accepted.get(item.sender, False) or accepted
+        plan.senders_accepted[item.sender] = plan.senders_accepted.get(item.sender, False) or accepted
         stored = StoredMessage(row.id, seq, now_ms, item.sender, peer, item.client_msg_id, item.wire(), duplicate=False)
         seen[key] = stored
         results.append(stored)
+    return plan
 
-    if message_rows:
-        advanced = sorted({r[0] for r in message_rows})
+
+async def store_messages(
+    conn: AsyncConnection,
+    items: list[PreparedSend],
+    *,
+    at: datetime,
+    device_cache: ports.DeviceCache | None = None,
+    referral_notes: ports.ReferralNotes | None = None,
+) -> list[StoredMessage | AtlasError]:
+    """The transactional path: conversation rows locked (PostgreSQL) for the whole check-and-write."""
+    rows = await repo.lock_conversations(conn, (i.conversation_id for i in items))
+    existing = await repo.existing_client_ids(conn, [(i.conversation_id, i.client_msg_id) for i in items])
+    plan = await plan_sends(
+        conn, items, rows, existing, now_ms=to_ms(at), device_cache=device_cache or ports.DeviceCache(ttl=0)
+    )
+    if plan.message_rows:
+        advanced = sorted({r[0] for r in plan.message_rows})
         await repo.store_batch(
-            conn, message_rows, payload_rows, [{"cid": c, "last_seq": last_seq[c], "at": now_ms} for c in advanced]
+            conn, plan.message_rows, plan.payload_rows,
+            [{"cid": c, "last_seq": plan.last_seq[c], "at": to_ms(at)} for c in advanced],
         )
-        await emit(conn, events, at=at)
+        await emit(conn, plan.events, at=at)
         # One call per sender and batch: the referral rule needs "has sent a message" (in an
         # accepted conversation), not a count.
-        for sender, accepted in sorted(senders_accepted.items()):
+        for sender, accepted in sorted(plan.senders_accepted.items()):
             if referral_notes is not None:
                 await referral_notes.note(conn, sender=sender, conversation_accepted=accepted, at=at)
             else:
                 await ports.note_message_sent(conn, sender=sender, conversation_accepted=accepted, at=at)
-    return results
+    return plan.results
 
 
 def _check_devices(item: PreparedSend, sender_devices: set[str], peer_devices: set[str]) -> AtlasError | None:
@@ -167,8 +197,17 @@ def _check_devices(item: PreparedSend, sender_devices: set[str], peer_devices: s
 
 
 async def store_delivered(conn: AsyncConnection, ops: list[ReceiptOp]) -> list[Fanout | AtlasError]:
-    """Persist ``delivered`` receipts as per-device cursors (monotonic) and relay them to the peer."""
-    rows = await repo.conversations_by_ids(conn, {op.conversation_id for op in ops})
+    """Persist ``delivered`` receipts as per-device cursors (monotonic) and relay them to the peer.
+
+    On PostgreSQL one statement reads the conversations and writes the cursors (it needs no
+    surrounding transaction); elsewhere the same in two.
+    """
+    if conn.dialect.name == "postgresql":
+        rows = await repository_pg.store_receipts(
+            conn, [(op.device_id, op.conversation_id, op.wallet, op.up_to) for op in ops]
+        )
+    else:
+        rows = await repo.conversations_by_ids(conn, {op.conversation_id for op in ops})
     results: list[Fanout | AtlasError] = []
     best: dict[tuple[str, str], int] = {}
     for op in ops:
@@ -182,9 +221,10 @@ async def store_delivered(conn: AsyncConnection, ops: list[ReceiptOp]) -> list[F
         peer = row.wallet_b if row.wallet_a == op.wallet else row.wallet_a
         frame = {"type": "receipt", "conversation_id": row.id, "kind": "delivered", "up_to": up_to, "from": op.wallet}
         results.append(Fanout(wallets=(peer,), frame=frame))
-    await repo.upsert_cursors(
-        conn,
-        [{"device_id": d, "conversation_id": c, "delivered_up_to": v} for (d, c), v in sorted(best.items())],
-        monotonic=True,
-    )
+    if conn.dialect.name != "postgresql":
+        await repo.upsert_cursors(
+            conn,
+            [{"device_id": d, "conversation_id": c, "delivered_up_to": v} for (d, c), v in sorted(best.items())],
+            monotonic=True,
+        )
     return results

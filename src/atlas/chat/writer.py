@@ -14,12 +14,13 @@ import contextlib
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from atlas.chat import service
 from atlas.chat.envelope import PreparedSend
+from atlas.chat.fastpath import ConversationCache, store_messages_unlocked
 from atlas.chat.hub import Hub, frame_event, message_event
 from atlas.chat.metrics import MESSAGES_STORED
 from atlas.chat.ports import DeviceCache, ReferralNotes
@@ -72,6 +73,9 @@ class ChatWriter:
         self._stopping = False
         self._devices = DeviceCache()
         self._referrals = ReferralNotes()
+        # PostgreSQL stores most batches in one statement outside a transaction (chat/fastpath.py).
+        self._unlocked = runtime.db.write_engine.dialect.name == "postgresql"
+        self._heads = ConversationCache()
 
     def submit(self, op: PreparedSend | ReceiptOp | ReadOp) -> asyncio.Future[Any]:
         """Queue one operation; the future resolves after its transaction committed (or with its error)."""
@@ -120,75 +124,115 @@ class ChatWriter:
         sends: list[_Job] = []
         delivered: list[_Job] = []
         reads: list[_Job] = []
-        send_ops: list[PreparedSend] = []
-        receipt_ops: list[ReceiptOp] = []
         for job in batch:
             op = job.op
             if isinstance(op, PreparedSend):
                 sends.append(job)
-                send_ops.append(op)
             elif isinstance(op, ReceiptOp):
                 delivered.append(job)
-                receipt_ops.append(op)
             else:
                 reads.append(job)
-        runtime = self._runtime
-        try:
-            async with runtime.db.write() as conn:
-                at = runtime.clock.now()
-                sent = (
-                    await store_messages(conn, send_ops, at=at, device_cache=self._devices, referral_notes=self._referrals)
-                    if send_ops else []
-                )
-                relayed = await store_delivered(conn, receipt_ops) if receipt_ops else []
-                read_results: list[Any] = []
-                for job in reads:
-                    op = job.op
-                    assert isinstance(op, ReadOp)  # noqa: S101 - filtered above
-                    try:
-                        read_results.append(
-                            await service.mark_read(
-                                conn, wallet=op.wallet, conversation_id=op.conversation_id, up_to=op.up_to,
-                                origin=op.origin,
-                            )
+        done: list[tuple[_Job, Any]] = []
+        if self._unlocked and (sends or delivered):
+            # PostgreSQL: one statement each for the sends and the receipts, no transaction; what
+            # it leaves (see chat/fastpath.py) joins the reads in the transactional path below.
+            try:
+                async with self._runtime.db.autocommit() as conn:
+                    at = self._runtime.clock.now()
+                    sent = (
+                        await store_messages_unlocked(
+                            conn, [cast(PreparedSend, j.op) for j in sends], at=at, heads=self._heads,
+                            device_cache=self._devices, referral_notes=self._referrals,
                         )
-                    except AtlasError as exc:  # raised before it wrote anything: the batch goes on
-                        read_results.append(exc)
-        except Exception:
-            if len(batch) > 1:
-                # Isolate the culprit: retry each job in its own transaction.
-                for job in batch:
+                        if sends else []
+                    )
+                    relayed = await store_delivered(conn, [cast(ReceiptOp, j.op) for j in delivered]) if delivered else []
+            except Exception:
+                if len(batch) > 1:
+                    for job in batch:  # isolate the culprit, each job on its own
+                        await self._process([job])
+                    return
+                raise
+            self._runtime.committed()
+            done.extend(zip(delivered, relayed, strict=True))
+            later: list[_Job] = []
+            for job, result in zip(sends, sent, strict=True):
+                if result is None:
+                    later.append(job)
+                else:
+                    done.append((job, result))
+            sends, delivered = later, []
+        if sends or delivered or reads:
+            try:
+                done.extend(await self._transaction(sends, delivered, reads))
+            except Exception:
+                rest = [*sends, *delivered, *reads]
+                if len(rest) == 1 and not done:
+                    raise
+                if done:  # what the unlocked path stored is final: deliver it, then retry the rest
+                    await self._finish(done)
+                for job in rest:  # isolate the culprit, each job on its own
                     await self._process([job])
                 return
-            raise
-        runtime.committed()
+        await self._finish(done)
 
+    async def _transaction(
+        self, sends: list[_Job], delivered: list[_Job], reads: list[_Job]
+    ) -> list[tuple[_Job, Any]]:
+        runtime = self._runtime
+        send_ops = [cast(PreparedSend, j.op) for j in sends]
+        async with runtime.db.write() as conn:
+            at = runtime.clock.now()
+            sent = (
+                await store_messages(conn, send_ops, at=at, device_cache=self._devices, referral_notes=self._referrals)
+                if send_ops else []
+            )
+            relayed = await store_delivered(conn, [cast(ReceiptOp, j.op) for j in delivered]) if delivered else []
+            read_results: list[Any] = []
+            for job in reads:
+                op = cast(ReadOp, job.op)
+                try:
+                    read_results.append(
+                        await service.mark_read(
+                            conn, wallet=op.wallet, conversation_id=op.conversation_id, up_to=op.up_to,
+                            origin=op.origin,
+                        )
+                    )
+                except AtlasError as exc:  # raised before it wrote anything: the batch goes on
+                    read_results.append(exc)
+        runtime.committed()
+        if self._unlocked:
+            self._heads.forget({op.conversation_id for op in send_ops})
+        return [
+            *zip(sends, sent, strict=True), *zip(delivered, relayed, strict=True), *zip(reads, read_results, strict=True)
+        ]
+
+    async def _finish(self, done: list[tuple[_Job, Any]]) -> None:
+        """Publish to the hub, then answer each caller (a sender's ack follows the fan-out)."""
         events: list[dict[str, Any]] = []
         stored = 0
-        for result in sent:
-            if isinstance(result, StoredMessage) and result.envelope is not None:
-                stored += 1
-                events.append(
-                    message_event(
-                        conversation_id=result.conversation_id, seq=result.seq,
-                        server_ts=ms_to_rfc3339(result.server_ts_ms), sender=result.sender, peer=result.peer,
-                        envelope=result.envelope,
+        for job, result in done:
+            if isinstance(result, StoredMessage):
+                if result.envelope is not None:
+                    stored += 1
+                    events.append(
+                        message_event(
+                            conversation_id=result.conversation_id, seq=result.seq,
+                            server_ts=ms_to_rfc3339(result.server_ts_ms), sender=result.sender, peer=result.peer,
+                            envelope=result.envelope,
+                        )
                     )
-                )
-        for relay in relayed:
-            if isinstance(relay, Fanout):
-                events.append(frame_event(relay.wallets, relay.frame, skip=relay.skip_connection))
-        for outcome in read_results:
-            if not isinstance(outcome, AtlasError):
-                fan = outcome[1]
+            elif isinstance(result, Fanout):
+                events.append(frame_event(result.wallets, result.frame, skip=result.skip_connection))
+            elif isinstance(job.op, ReadOp) and not isinstance(result, AtlasError):
+                fan = result[1]
                 events.append(frame_event(fan.wallets, fan.frame, skip=fan.skip_connection))
         MESSAGES_STORED.inc(stored)
         await self._hub.publish(events)
-        for jobs, results in ((sends, sent), (delivered, relayed), (reads, read_results)):
-            for job, result in zip(jobs, results, strict=True):
-                if job.future.done():
-                    continue
-                if isinstance(result, AtlasError):
-                    job.future.set_exception(result)
-                else:
-                    job.future.set_result(result)
+        for job, result in done:
+            if job.future.done():
+                continue
+            if isinstance(result, AtlasError):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)

@@ -23,17 +23,48 @@ async def emit(conn: AsyncConnection, events: list[Event] | tuple[Event, ...], *
     """Append ``events`` to the outbox in the current transaction (one batched INSERT)."""
     if not events:
         return
-    rows = [
-        {
-            "event_id": e.event_id,
-            "event_type": e.event_type,
-            "actor": e.actor,
-            "payload": canonical_str(e.payload()),
-            "occurred_at": at,
-        }
-        for e in events
-    ]
-    await conn.execute(_INSERT, rows)
+    await conn.execute(_INSERT, [_row(e, at) for e in events])
+
+
+def _row(e: Event, at: datetime) -> dict[str, object]:
+    return {
+        "event_id": e.event_id,
+        "event_type": e.event_type,
+        "actor": e.actor,
+        "payload": canonical_str(e.payload()),
+        "occurred_at": at,
+    }
+
+
+def pg_gated_insert(gate: str) -> str:
+    """SQL of a PostgreSQL data-modifying CTE body that appends events to the outbox, each only if its
+    gate key is among the rows of ``gate`` (a subquery of the caller's statement).
+
+    For a caller that writes its change and its events in one statement, outside an explicit
+    transaction: an event is in the outbox exactly when the part of the change it belongs to was
+    written. Parameters come from :func:`pg_gated_params`.
+    """
+    # ``gate`` is the caller's constant SQL, never data (hence the noqa below).
+    return (
+        "INSERT INTO outbox (event_id, event_type, actor, payload, occurred_at) "  # noqa: S608 - as above
+        "SELECT e.event_id, e.event_type, e.actor, e.payload, CAST(:o_at AS timestamptz) "
+        "FROM unnest(CAST(:o_event_id AS varchar[]), CAST(:o_type AS varchar[]), CAST(:o_actor AS varchar[]), "
+        "CAST(:o_payload AS text[]), CAST(:o_gate AS varchar[])) AS e(event_id, event_type, actor, payload, gate) "
+        f"WHERE e.gate IN ({gate})"
+    )
+
+
+def pg_gated_params(events: list[Event], gates: list[str], *, at: datetime) -> dict[str, object]:
+    """Parameters of :func:`pg_gated_insert`: ``gates[i]`` is the gate key of ``events[i]``."""
+    rows = [_row(e, at) for e in events]
+    return {
+        "o_at": at,
+        "o_event_id": [r["event_id"] for r in rows],
+        "o_type": [r["event_type"] for r in rows],
+        "o_actor": [r["actor"] for r in rows],
+        "o_payload": [r["payload"] for r in rows],
+        "o_gate": list(gates),
+    }
 
 
 async def event_status(conn: AsyncConnection, event_id: str) -> Literal["pending", "delivered", "dead"] | None:

@@ -1,0 +1,125 @@
+"""The message writer when its picture of a conversation is out of date: another process wrote to it,
+its state changed, or a client resends a stored message in the same batch as new ones. On
+PostgreSQL the writer stores from a cached conversation head in one statement (chat/fastpath.py) and
+must fall back to the locked path in each of these cases; on SQLite the same outcomes come from the
+transactional path alone. Either way: seqs 1, 2, 3, … without gaps, one outbox event per stored
+message, refusals exactly when the conversation's state says so."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from atlas.app import create_app
+from atlas.chat.tables import messages
+from atlas.client.auth import sign_in
+from atlas.client.chat import ChatApi, ChatError, make_envelope
+from atlas.client.e2e.api import register
+from atlas.client.e2e.device import Device
+from atlas.events.tables import outbox
+
+
+async def _person(client: httpx.AsyncClient) -> tuple[ChatApi, str, Device, dict[str, str]]:
+    signed = await sign_in(client)
+    device = Device.generate(signed.wallet)
+    await register(client, device, signed.account, signed.headers)
+    return ChatApi(client, signed.headers), signed.wallet, device, signed.headers
+
+
+def _envelope(sender: Device, recipient: Device, cmid: str | None = None) -> dict[str, Any]:
+    return make_envelope(sender.device_id, {recipient.device_id: b"\x00opaque"}, client_msg_id=cmid)
+
+
+@pytest.fixture
+async def second_client(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Another server instance (its own writer and caches) on the same database and Redis."""
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+            yield http
+
+
+async def _stored(app: Any, cid: str) -> tuple[list[int], int]:
+    """The conversation's stored seqs, and how many MESSAGE_SENT events the outbox holds in all."""
+    async with app.state.runtime.db.read() as conn:
+        seqs = [r.seq for r in (await conn.execute(
+            select(messages.c.seq).where(messages.c.conversation_id == cid).order_by(messages.c.seq)
+        )).all()]
+        events = (await conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.event_type == "MESSAGE_SENT")
+        )).scalar_one()
+    return seqs, int(events)
+
+
+async def test_a_head_moved_by_another_process_keeps_seqs_gapless(
+    app: Any, client: httpx.AsyncClient, second_client: httpx.AsyncClient
+) -> None:
+    alice, a_wallet, a1, a_headers = await _person(client)
+    bob, b_wallet, b1, _ = await _person(client)
+    cid = (await alice.start(b_wallet))["id"]
+    await bob.accept(cid)
+    assert [(await alice.send(cid, _envelope(a1, b1)))["seq"] for _ in range(3)] == [1, 2, 3]
+
+    # The other instance writes twice; this one's cached head (seq 3) is now stale.
+    elsewhere = ChatApi(second_client, a_headers)
+    assert [(await elsewhere.send(cid, _envelope(a1, b1)))["seq"] for _ in range(2)] == [4, 5]
+    assert (await alice.send(cid, _envelope(a1, b1)))["seq"] == 6
+    assert (await bob.send(cid, _envelope(b1, a1)))["seq"] == 7
+
+    # Both instances at once, many times over.
+    sends = [alice.send(cid, _envelope(a1, b1)) for _ in range(10)]
+    sends += [elsewhere.send(cid, _envelope(a1, b1)) for _ in range(10)]
+    acks = await asyncio.gather(*sends)
+    assert sorted(a["seq"] for a in acks) == list(range(8, 28))
+    seqs, events = await _stored(app, cid)
+    assert seqs == list(range(1, 28))
+    assert events == 27, "one MESSAGE_SENT per stored message, none for a retried write"
+
+
+async def test_a_resend_batched_with_new_messages(app: Any, client: httpx.AsyncClient) -> None:
+    alice, a_wallet, a1, _ = await _person(client)
+    bob, b_wallet, b1, _ = await _person(client)
+    cid = (await alice.start(b_wallet))["id"]
+    await bob.accept(cid)
+    first = await alice.send(cid, _envelope(a1, b1, cmid="00000000-0000-4000-8000-00000000000a"))
+    assert (await alice.send(cid, _envelope(a1, b1)))["seq"] == 2
+
+    # The resend and new messages arrive together (one writer batch, mostly).
+    acks = await asyncio.gather(
+        alice.send(cid, _envelope(a1, b1)),
+        alice.send(cid, _envelope(a1, b1, cmid="00000000-0000-4000-8000-00000000000a")),
+        alice.send(cid, _envelope(a1, b1)),
+        bob.send(cid, _envelope(b1, a1)),
+    )
+    resent = acks[1]
+    assert resent["duplicate"]
+    assert resent["seq"] == first["seq"] == 1
+    assert sorted(a["seq"] for a in acks if not a["duplicate"]) == [3, 4, 5]
+    seqs, events = await _stored(app, cid)
+    assert seqs == [1, 2, 3, 4, 5]
+    assert events == 5
+
+
+async def test_state_changes_are_seen_by_the_next_send(app: Any, client: httpx.AsyncClient) -> None:
+    alice, a_wallet, a1, _ = await _person(client)
+    bob, b_wallet, b1, _ = await _person(client)
+    cid = (await alice.start(b_wallet))["id"]
+    await bob.accept(cid)
+    for _ in range(2):  # the writer now knows the conversation as accepted
+        await alice.send(cid, _envelope(a1, b1))
+
+    await bob.block(cid)
+    with pytest.raises(ChatError) as blocked:
+        await alice.send(cid, _envelope(a1, b1))
+    assert blocked.value.code == "conversation_blocked"
+    await bob.accept(cid)  # unblock
+    assert (await alice.send(cid, _envelope(a1, b1)))["seq"] == 3
+    seqs, events = await _stored(app, cid)
+    assert seqs == [1, 2, 3]
+    assert events == 3
