@@ -146,7 +146,12 @@ class ChatWriter:
                         )
                         if sends else []
                     )
-                    relayed = await store_delivered(conn, [cast(ReceiptOp, j.op) for j in delivered]) if delivered else []
+                    relayed: list[Any] | None = []
+                    if delivered:
+                        try:
+                            relayed = await store_delivered(conn, [cast(ReceiptOp, j.op) for j in delivered])
+                        except Exception:  # the sends are stored: keep them, retry the receipts below
+                            relayed = None
             except Exception:
                 if len(batch) > 1:
                     for job in batch:  # isolate the culprit, each job on its own
@@ -154,14 +159,16 @@ class ChatWriter:
                     return
                 raise
             self._runtime.committed()
-            done.extend(zip(delivered, relayed, strict=True))
+            if relayed is not None:
+                done.extend(zip(delivered, relayed, strict=True))
+                delivered = []
             later: list[_Job] = []
             for job, result in zip(sends, sent, strict=True):
                 if result is None:
                     later.append(job)
                 else:
                     done.append((job, result))
-            sends, delivered = later, []
+            sends = later
         if sends or delivered or reads:
             try:
                 done.extend(await self._transaction(sends, delivered, reads))
