@@ -16,7 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from atlas.app import create_app
-from atlas.chat.tables import messages
+from atlas.chat.component import chat_runtime
+from atlas.chat.errors import ConversationNotFound
+from atlas.chat.store import ReceiptOp
+from atlas.chat.tables import device_cursors, messages
 from atlas.client.auth import sign_in
 from atlas.client.chat import ChatApi, ChatError, make_envelope
 from atlas.client.e2e.api import register
@@ -123,3 +126,27 @@ async def test_state_changes_are_seen_by_the_next_send(app: Any, client: httpx.A
     seqs, events = await _stored(app, cid)
     assert seqs == [1, 2, 3]
     assert events == 3
+
+
+async def test_delivered_receipts_are_clamped_monotonic_and_members_only(app: Any, client: httpx.AsyncClient) -> None:
+    alice, a_wallet, a1, _ = await _person(client)
+    bob, b_wallet, b1, _ = await _person(client)
+    _, e_wallet, e1, _ = await _person(client)
+    cid = (await alice.start(b_wallet))["id"]
+    await bob.accept(cid)
+    for _ in range(2):
+        await alice.send(cid, _envelope(a1, b1))
+    writer = chat_runtime(app.state.runtime).writer
+
+    with pytest.raises(ConversationNotFound):
+        await writer.submit(ReceiptOp(wallet=e_wallet, device_id=e1.device_id, conversation_id=cid, up_to=1))
+    ahead = await writer.submit(ReceiptOp(wallet=b_wallet, device_id=b1.device_id, conversation_id=cid, up_to=99))
+    assert ahead.frame["up_to"] == 2, "never beyond the last stored message"
+    assert ahead.wallets == (a_wallet,)
+    await writer.submit(ReceiptOp(wallet=b_wallet, device_id=b1.device_id, conversation_id=cid, up_to=1))
+    async with app.state.runtime.db.read() as conn:
+        rows = (await conn.execute(
+            select(device_cursors.c.device_id, device_cursors.c.delivered_up_to)
+            .where(device_cursors.c.conversation_id == cid)
+        )).all()
+    assert {r.device_id: r.delivered_up_to for r in rows} == {b1.device_id: 2}, "monotonic; nothing for a stranger"
