@@ -9,11 +9,12 @@ unreachable server fails the run; it is never skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,22 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@contextlib.asynccontextmanager
+async def _client_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+            yield http
+
+
+@pytest.fixture
+def client_of() -> Callable[[Settings], contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """``async with client_of(settings) as http``: a client of one more app instance, built with
+    these settings (other limits, or a second server on the same database)."""
+    return _client_of
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from atlas.app import create_app
 from atlas.chat.component import chat_runtime
 from atlas.chat.errors import ConversationNotFound
 from atlas.chat.store import ReceiptOp
@@ -39,13 +38,10 @@ def _envelope(sender: Device, recipient: Device, cmid: str | None = None) -> dic
 
 
 @pytest.fixture
-async def second_client(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def second_client(settings: Any, client_of: Any) -> AsyncIterator[httpx.AsyncClient]:
     """Another server instance (its own writer and caches) on the same database and Redis."""
-    other = create_app(settings)
-    async with other.router.lifespan_context(other):
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
-            yield http
+    async with client_of(settings) as http:
+        yield http
 
 
 async def _stored(app: Any, cid: str) -> tuple[list[int], int]:

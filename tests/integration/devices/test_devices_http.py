@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -391,20 +389,8 @@ async def test_device_limit_holds_under_concurrent_registrations(client: httpx.A
     assert len((await client.get(f"/v1/users/{alice.wallet}/devices")).json()["devices"]) == 10
 
 
-@contextlib.asynccontextmanager
-async def client_with(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app built with these settings (the budgets under test)."""
-    from atlas.app import create_app
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-            yield client
-
-
-async def test_bundle_fetches_are_rate_limited_per_client(make_settings: Any) -> None:
-    async with client_with(make_settings(rate_prekey_bundle="3/minute")) as client:
+async def test_bundle_fetches_are_rate_limited_per_client(make_settings: Any, client_of: Any) -> None:
+    async with client_of(make_settings(rate_prekey_bundle="3/minute")) as client:
         alice = await sign_in(client)
         device, _ = await registered(client, alice, opks=5)
         url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
@@ -417,8 +403,8 @@ async def test_bundle_fetches_are_rate_limited_per_client(make_settings: Any) ->
         assert listed[0]["one_time_prekeys_remaining"] == 2
 
 
-async def test_one_time_prekeys_cannot_be_drained_by_fetching_bundles(make_settings: Any) -> None:
-    async with client_with(make_settings(rate_one_time_prekeys="2/hour")) as client:
+async def test_one_time_prekeys_cannot_be_drained_by_fetching_bundles(make_settings: Any, client_of: Any) -> None:
+    async with client_of(make_settings(rate_one_time_prekeys="2/hour")) as client:
         alice = await sign_in(client)
         device, body = await registered(client, alice, opks=5)
         url = f"/v1/users/{alice.wallet}/devices/{device.device_id}/prekey-bundle"
