@@ -159,9 +159,6 @@ class ChatWriter:
                     return
                 raise
             self._runtime.committed()
-            if relayed is not None:
-                done.extend(zip(delivered, relayed, strict=True))
-                delivered = []
             later: list[_Job] = []
             for job, result in zip(sends, sent, strict=True):
                 if result is None:
@@ -169,6 +166,9 @@ class ChatWriter:
                 else:
                     done.append((job, result))
             sends = later
+            if relayed is not None:
+                done.extend(zip(delivered, relayed, strict=True))
+                delivered = []
         if sends or delivered or reads:
             try:
                 done.extend(await self._transaction(sends, delivered, reads))

@@ -15,8 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from atlas.chat import writer as writer_module
 from atlas.chat.component import chat_runtime
+from atlas.chat.envelope import prepare_send
 from atlas.chat.errors import ConversationNotFound
+from atlas.chat.schemas import Envelope
 from atlas.chat.store import ReceiptOp
 from atlas.chat.tables import device_cursors, messages
 from atlas.client.auth import sign_in
@@ -146,3 +149,39 @@ async def test_delivered_receipts_are_clamped_monotonic_and_members_only(app: An
             .where(device_cursors.c.conversation_id == cid)
         )).all()
     assert {r.device_id: r.delivered_up_to for r in rows} == {b1.device_id: 2}, "monotonic; nothing for a stranger"
+
+
+async def test_a_failed_receipt_write_keeps_the_sends_of_its_batch(
+    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, a_wallet, a1, _ = await _person(client)
+    bob, b_wallet, b1, _ = await _person(client)
+    cid = (await alice.start(b_wallet))["id"]
+    await bob.accept(cid)
+    await alice.send(cid, _envelope(a1, b1))
+    await bob.send(cid, _envelope(b1, a1))
+    failures = []
+    real = writer_module.store_delivered
+
+    async def fails_once(conn: Any, ops: Any) -> Any:
+        if not failures:
+            failures.append(len(ops))
+            raise RuntimeError("the receipt statement failed")
+        return await real(conn, ops)
+
+    monkeypatch.setattr(writer_module, "store_delivered", fails_once)
+    settings = app.state.runtime.settings
+    writer = chat_runtime(app.state.runtime).writer
+    prepared = prepare_send(
+        cid, a_wallet, Envelope.model_validate(_envelope(a1, b1)),
+        max_bytes=settings.chat_max_envelope_bytes, max_devices=settings.chat_max_payload_devices,
+    )
+    sent = writer.submit(prepared)  # both queued before the writer runs: one batch
+    receipt = writer.submit(ReceiptOp(wallet=b_wallet, device_id=b1.device_id, conversation_id=cid, up_to=2))
+    stored, relayed = await asyncio.gather(sent, receipt)
+    assert failures == [1]
+    assert (stored.seq, stored.duplicate) == (3, False)
+    assert relayed.frame["up_to"] == 2, "the receipt was written on the retry"
+    seqs, events = await _stored(app, cid)
+    assert seqs == [1, 2, 3]
+    assert events == 3
