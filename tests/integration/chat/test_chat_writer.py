@@ -36,6 +36,14 @@ async def _person(client: httpx.AsyncClient) -> tuple[ChatApi, str, Device, dict
     return ChatApi(client, signed.headers), signed.wallet, device, signed.headers
 
 
+async def _accepted(client: httpx.AsyncClient) -> tuple[Any, Any, str]:
+    """Two people and their accepted conversation."""
+    alice, bob = await _person(client), await _person(client)
+    cid = (await alice[0].start(bob[1]))["id"]
+    await bob[0].accept(cid)
+    return alice, bob, cid
+
+
 def _envelope(sender: Device, recipient: Device, cmid: str | None = None) -> dict[str, Any]:
     return make_envelope(sender.device_id, {recipient.device_id: b"\x00opaque"}, client_msg_id=cmid)
 
@@ -62,10 +70,7 @@ async def _stored(app: Any, cid: str) -> tuple[list[int], int]:
 async def test_a_head_moved_by_another_process_keeps_seqs_gapless(
     app: Any, client: httpx.AsyncClient, second_client: httpx.AsyncClient
 ) -> None:
-    alice, a_wallet, a1, a_headers = await _person(client)
-    bob, b_wallet, b1, _ = await _person(client)
-    cid = (await alice.start(b_wallet))["id"]
-    await bob.accept(cid)
+    (alice, a_wallet, a1, a_headers), (bob, b_wallet, b1, _), cid = await _accepted(client)
     assert [(await alice.send(cid, _envelope(a1, b1)))["seq"] for _ in range(3)] == [1, 2, 3]
 
     # The other instance writes twice; this one's cached head (seq 3) is now stale.
@@ -85,10 +90,7 @@ async def test_a_head_moved_by_another_process_keeps_seqs_gapless(
 
 
 async def test_a_resend_batched_with_new_messages(app: Any, client: httpx.AsyncClient) -> None:
-    alice, a_wallet, a1, _ = await _person(client)
-    bob, b_wallet, b1, _ = await _person(client)
-    cid = (await alice.start(b_wallet))["id"]
-    await bob.accept(cid)
+    (alice, a_wallet, a1, _), (bob, b_wallet, b1, _), cid = await _accepted(client)
     first = await alice.send(cid, _envelope(a1, b1, cmid="00000000-0000-4000-8000-00000000000a"))
     assert (await bob.send(cid, _envelope(b1, a1)))["seq"] == 2  # both have written once (see fastpath)
 
@@ -109,10 +111,7 @@ async def test_a_resend_batched_with_new_messages(app: Any, client: httpx.AsyncC
 
 
 async def test_state_changes_are_seen_by_the_next_send(app: Any, client: httpx.AsyncClient) -> None:
-    alice, a_wallet, a1, _ = await _person(client)
-    bob, b_wallet, b1, _ = await _person(client)
-    cid = (await alice.start(b_wallet))["id"]
-    await bob.accept(cid)
+    (alice, a_wallet, a1, _), (bob, b_wallet, b1, _), cid = await _accepted(client)
     for _ in range(2):  # the writer now knows the conversation as accepted
         await alice.send(cid, _envelope(a1, b1))
 
@@ -128,11 +127,8 @@ async def test_state_changes_are_seen_by_the_next_send(app: Any, client: httpx.A
 
 
 async def test_delivered_receipts_are_clamped_monotonic_and_members_only(app: Any, client: httpx.AsyncClient) -> None:
-    alice, a_wallet, a1, _ = await _person(client)
-    bob, b_wallet, b1, _ = await _person(client)
+    (alice, a_wallet, a1, _), (bob, b_wallet, b1, _), cid = await _accepted(client)
     _, e_wallet, e1, _ = await _person(client)
-    cid = (await alice.start(b_wallet))["id"]
-    await bob.accept(cid)
     for _ in range(2):
         await alice.send(cid, _envelope(a1, b1))
     writer = chat_runtime(app.state.runtime).writer
@@ -154,10 +150,7 @@ async def test_delivered_receipts_are_clamped_monotonic_and_members_only(app: An
 async def test_a_failed_receipt_write_keeps_the_sends_of_its_batch(
     app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice, a_wallet, a1, _ = await _person(client)
-    bob, b_wallet, b1, _ = await _person(client)
-    cid = (await alice.start(b_wallet))["id"]
-    await bob.accept(cid)
+    (alice, a_wallet, a1, _), (bob, b_wallet, b1, _), cid = await _accepted(client)
     await alice.send(cid, _envelope(a1, b1))
     await bob.send(cid, _envelope(b1, a1))
     failures = []
