@@ -256,8 +256,16 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.read_engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction over a single snapshot: every statement in it sees the same
+        committed state, so a response built from several queries is consistent (a balance and the
+        awards behind it, say). SQLite's WAL read transactions work that way already; PostgreSQL's
+        default READ COMMITTED takes a new snapshot per statement, hence REPEATABLE READ there (no
+        extra round trip: it is part of the BEGIN; a read-only transaction never fails under it)."""
+        async with self.read_engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
 
     async def lookup(
         self, sql: str, params: Mapping[str, Any], *, datetimes: tuple[str, ...] = ()

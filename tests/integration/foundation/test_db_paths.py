@@ -66,6 +66,21 @@ async def test_lookup_never_sees_an_open_write_transaction(db: Database) -> None
     assert row["display_name"] == "pending"
 
 
+async def test_a_read_transaction_sees_one_snapshot(db: Database) -> None:
+    """A response built from several queries must not mix states (a points balance and the awards
+    behind it, read while the projection commits): a commit between two statements of one read
+    transaction stays invisible to it, on either backend."""
+    await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
+    name = select(users.c.display_name).where(users.c.wallet == WALLET)
+    async with db.read() as conn:
+        assert (await conn.execute(name)).scalar_one() is None
+        async with db.write() as writer:
+            await writer.execute(update(users).where(users.c.wallet == WALLET).values(display_name="later"))
+        assert (await conn.execute(name)).scalar_one() is None, "the second statement saw a later commit"
+    async with db.read() as conn:
+        assert (await conn.execute(name)).scalar_one() == "later"
+
+
 async def test_lookup_cannot_write(db: Database) -> None:
     await _add_user(db, datetime(2026, 1, 1, tzinfo=UTC))
     if db.is_sqlite:
