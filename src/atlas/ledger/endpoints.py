@@ -15,7 +15,7 @@ from atlas.ledger import repository as repo
 from atlas.ledger import service
 from atlas.ledger.checkpoint import LogSigner
 from atlas.ledger.entries import LedgerEntry
-from atlas.ledger.errors import EntryNotFound, EventNotFound, NoCheckpoint
+from atlas.ledger.errors import EntryNotFound, EventDeadLettered, EventNotFound, NoCheckpoint
 from atlas.ledger.schemas import (
     ConsistencyProofOut,
     EntriesPage,
@@ -95,7 +95,11 @@ async def get_entry(conn: ReadConn, seq: Seq) -> EntryOut:
     "/events/{event_id}",
     summary="The ledger entry of an event; 202 while it is still on its way, 404 if never acknowledged. Public.",
     response_model=EntryOut,
-    responses={202: {"model": PendingOut, "description": "acknowledged, not yet in the ledger"}, 404: {}},
+    responses={
+        202: {"model": PendingOut, "description": "acknowledged, not yet in the ledger"},
+        404: {},
+        409: {"description": "event_dead_lettered: acknowledged, but the ledger refused it after every retry"},
+    },
 )
 async def get_event(conn: ReadConn, event_id: Annotated[str, Path(max_length=64)]) -> EntryOut | JSONResponse:
     status = await service.event_status(conn, event_id)
@@ -103,6 +107,8 @@ async def get_event(conn: ReadConn, event_id: Annotated[str, Path(max_length=64)
         return EntryOut.of(status)
     if status == "pending":
         return JSONResponse(PendingOut(event_id=event_id).model_dump(), status_code=202)
+    if status == "dead":
+        raise EventDeadLettered("The ledger refused this event after every retry; an operator can redrive it (atlas events redrive).")
     raise EventNotFound("No event with this id was ever acknowledged.")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atlas.errors import AtlasError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unprocessable
+from atlas.errors import AtlasError, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 
 
 class EntryNotFound(NotFound):
@@ -11,6 +11,13 @@ class EntryNotFound(NotFound):
 
 class EventNotFound(NotFound):
     code = "event_not_found"
+
+
+class EventDeadLettered(Conflict):
+    """Acknowledged, but the ledger refused it after every retry: it will not land unless an
+    operator replays it (``atlas events`` dead-letter commands)."""
+
+    code = "event_dead_lettered"
 
 
 class ProofRangeError(BadRequest):

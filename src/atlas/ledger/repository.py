@@ -175,11 +175,3 @@ async def insert_checkpoint(conn: AsyncConnection, size: int, root_hex: str, not
 
         await conn.execute(sqlite_insert(ledger_checkpoints).values(values).on_conflict_do_nothing())
     return True
-
-
-async def in_outbox(conn: AsyncConnection, event_id: str) -> bool:
-    """Whether the events outbox holds ``event_id`` (read-only use of the events domain's table)."""
-    from atlas.events.tables import outbox
-
-    row = (await conn.execute(select(outbox.c.id).where(outbox.c.event_id == event_id))).first()
-    return row is not None

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atlas.events.models import CATALOGUE, ContentAction
 from atlas.events.outbox import emit
+from atlas.events.outbox import event_status as outbox_event_status
 from atlas.kit.canonical import CanonicalError, canonical_bytes
 from atlas.ledger import merkle
 from atlas.ledger import repository as repo
@@ -107,13 +108,13 @@ async def latest_note(conn: AsyncConnection) -> str | None:
 
 
 async def event_status(conn: AsyncConnection, event_id: str) -> LedgerEntry | str | None:
-    """The entry, ``"pending"`` while the event waits in the outbox, or None if never acknowledged."""
+    """The entry; else ``"pending"`` while the event is on its way, ``"dead"`` if it was
+    dead-lettered (acknowledged, refused by the ledger), or None if never acknowledged."""
     entry = await repo.get_by_event_id(conn, event_id)
     if entry is not None:
         return entry
-    if await repo.in_outbox(conn, event_id):
-        return "pending"
-    return None
+    status = await outbox_event_status(conn, event_id)
+    return status if status in ("pending", "dead") else None
 
 
 MAX_LOG_PAYLOAD = 8 * 1024  # canonical bytes of a client-logged payload

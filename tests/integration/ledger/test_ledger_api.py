@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from atlas.events import repository as events_repo
 from atlas.events.models import ContentAction
 from atlas.events.outbox import emit
 from atlas.ledger import LedgerWriter, merkle
@@ -75,6 +76,35 @@ async def test_event_status_entry_pending_or_unknown(app: Any, client: httpx.Asy
     got = await client.get("/v1/genesis/events/never-seen")
     assert got.status_code == 404
     assert got.json()["code"] == "event_not_found"
+
+
+async def test_a_dead_lettered_event_says_so_until_redriven(app: Any, client: httpx.AsyncClient) -> None:
+    """Not "pending" forever: the ledger refused it (what the subscriber records after the last
+    retry), so 409 ``event_dead_lettered``; once an operator redrives it, it lands."""
+    refused = ContentAction(actor="0x" + "ef" * 20, data={"x": 2})
+    runtime = app.state.runtime
+    async with runtime.db.write() as conn:
+        at = runtime.clock.now()
+        await emit(conn, [refused], at=at)
+        row = await events_repo.outbox_state(conn, refused.event_id)
+        await events_repo.mark_published(conn, [row.id], at)
+        await events_repo.mark_dead(conn, refused.event_id, at)
+    got = await client.get(f"/v1/genesis/events/{refused.event_id}")
+    assert got.status_code == 409
+    assert got.headers["content-type"].startswith("application/problem+json")
+    assert got.json()["code"] == "event_dead_lettered"
+
+    async with runtime.db.write() as conn:
+        assert await events_repo.redrive(conn, [refused.event_id]) == 1
+    runtime.committed()
+    for _ in range(100):
+        got = await client.get(f"/v1/genesis/events/{refused.event_id}")
+        if got.status_code == 200:
+            break
+        assert got.status_code == 202
+        await asyncio.sleep(0.05)
+    assert got.status_code == 200
+    assert got.json()["event_id"] == refused.event_id
 
 
 async def test_checkpoint_public_key_and_proofs(client: httpx.AsyncClient, writer: LedgerWriter) -> None:
