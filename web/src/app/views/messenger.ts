@@ -145,6 +145,7 @@ class MessengerView {
   private statusEl = h("span", { class: "small muted", id: "connection-status", role: "status" });
   private thread: HTMLElement | null = null;
   private threadGeneration = 0;
+  private listGeneration = 0;
   // The open conversation's composer and request-bar slot, updated in place on a state change.
   private chatControls: { conv: string; name: string; bar: HTMLElement; textarea: HTMLTextAreaElement; send: HTMLButtonElement } | null = null;
   private typingEl: HTMLElement | null = null;
@@ -256,9 +257,11 @@ class MessengerView {
     };
     replace(this.tabsEl, tabButton("chats", "Chats"), tabButton("requests", `Requests${requests.length ? ` (${requests.length})` : ""}`));
     let convs = all.filter((c) => (shownTab === "requests" ? isRequest(c) : !isRequest(c)));
+    const generation = ++this.listGeneration; // as in renderThread: an older, slower render must not win
     const rows = await Promise.all(
       convs.map(async (c) => ({ c, profile: await profileOf(c.peer), summary: await this.engine.summary(c) })),
     );
+    if (generation !== this.listGeneration) return;
     const totalUnread = rows.reduce((n, r) => n + (r.c.state === "blocked" ? 0 : r.summary.unread), 0) + requests.length;
     document.title = totalUnread ? `(${totalUnread}) ATLAS` : "ATLAS";
     const q = this.query.trim().toLowerCase();
@@ -266,6 +269,7 @@ class MessengerView {
     if (q) {
       filtered = rows.filter(({ c, profile }) => nameOf(c, profile).toLowerCase().includes(q) || c.peer.includes(q));
       await this.renderSearch(q, rows);
+      if (generation !== this.listGeneration) return;
     } else {
       replace(this.searchResults);
     }
