@@ -17,7 +17,7 @@ from atlas.events.outbox import emit
 from atlas.ledger import LedgerWriter, merkle
 from atlas.ledger.checkpoint import Verifier, open_checkpoint
 from atlas.ledger.verify import check_checkpoint, verify_file
-from conftest import new_entries
+from conftest import landed_entry, new_entries
 
 
 async def _checkpoint_covering(client: httpx.AsyncClient, size: int, verifier: Verifier) -> Any:
@@ -97,14 +97,7 @@ async def test_a_dead_lettered_event_says_so_until_redriven(app: Any, client: ht
     async with runtime.db.write() as conn:
         assert await events_repo.redrive(conn, [refused.event_id]) == 1
     runtime.committed()
-    for _ in range(100):
-        got = await client.get(f"/v1/genesis/events/{refused.event_id}")
-        if got.status_code == 200:
-            break
-        assert got.status_code == 202
-        await asyncio.sleep(0.05)
-    assert got.status_code == 200
-    assert got.json()["event_id"] == refused.event_id
+    assert (await landed_entry(client, refused.event_id))["event_id"] == refused.event_id
 
 
 async def test_checkpoint_public_key_and_proofs(client: httpx.AsyncClient, writer: LedgerWriter) -> None:

@@ -17,6 +17,7 @@ from atlas.events.tables import outbox
 from atlas.kit.canonical import loads_strict
 from atlas.kit.clock import parse_rfc3339
 from atlas.ledger import LedgerWriter, NewEntry
+from conftest import landed_entry
 
 
 async def _sign_in(client: httpx.AsyncClient) -> tuple[str, str]:
@@ -71,13 +72,7 @@ async def test_logged_action_lands_with_the_caller_as_actor(client: httpx.AsyncC
     )
     assert resp.status_code in (201, 202), resp.text
     event_id = resp.json()["event_id"]
-    for _ in range(100):
-        got = await client.get(f"/v1/genesis/events/{event_id}")
-        if got.status_code == 200:
-            break
-        assert got.status_code == 202
-        await asyncio.sleep(0.05)
-    entry = got.json()
+    entry = await landed_entry(client, event_id)
     assert entry["actor"] == wallet
     assert entry["event_type"] == "CONTENT_ACTION"
     assert entry["payload"] == {"liked": "post-1", "n": 2}
