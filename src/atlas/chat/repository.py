@@ -1,11 +1,12 @@
-"""All chat SQL. Core only; the message hot path works on whole batches (one statement per table)."""
+"""All chat SQL but the PostgreSQL-only batch statements (repository_pg). Core only; the message hot path
+works on whole batches (one statement per table)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -148,53 +149,6 @@ async def insert_messages(
         await conn.exec_driver_sql(_insert_all_columns(conn, messages), message_rows)
     if payload_rows:
         await conn.exec_driver_sql(_insert_all_columns(conn, payloads), payload_rows)
-
-
-# PostgreSQL: a batch's messages, payloads and conversation advances in one statement (data-modifying
-# CTEs over arrays), so a write batch pays one round trip for them instead of three. Every part runs;
-# a conflict anywhere fails the whole statement, as the three statements would fail the transaction.
-_STORE_BATCH_PG = text(
-    """
-WITH m AS (
-  INSERT INTO chat_messages (conversation_id, seq, client_msg_id, sender, sender_device, server_ts_ms, size)
-  SELECT * FROM unnest(CAST(:m_cid AS varchar[]), CAST(:m_seq AS integer[]), CAST(:m_cmid AS varchar[]),
-                       CAST(:m_sender AS varchar[]), CAST(:m_device AS varchar[]), CAST(:m_ts AS bigint[]),
-                       CAST(:m_size AS integer[]))
-), p AS (
-  INSERT INTO chat_payloads (device_id, conversation_id, seq, kind, body)
-  SELECT * FROM unnest(CAST(:p_device AS varchar[]), CAST(:p_cid AS varchar[]), CAST(:p_seq AS integer[]),
-                       CAST(:p_kind AS varchar[]), CAST(:p_body AS bytea[]))
-)
-UPDATE chat_conversations AS c SET last_seq = u.last_seq, last_activity_ms = u.at
-FROM unnest(CAST(:c_id AS varchar[]), CAST(:c_seq AS integer[]), CAST(:c_at AS bigint[])) AS u(id, last_seq, at)
-WHERE c.id = u.id
-"""
-)
-
-
-async def store_batch(
-    conn: AsyncConnection,
-    message_rows: list[tuple[Any, ...]],
-    payload_rows: list[tuple[Any, ...]],
-    advances: list[dict[str, Any]],
-) -> None:
-    """:func:`insert_messages` then :func:`advance_conversations`; one statement on PostgreSQL."""
-    if conn.dialect.name != "postgresql":
-        await insert_messages(conn, message_rows, payload_rows)
-        await advance_conversations(conn, advances)
-        return
-    m = [[row[i] for row in message_rows] for i in range(len(MESSAGE_COLUMNS))]
-    p = [[row[i] for row in payload_rows] for i in range(len(PAYLOAD_COLUMNS))]
-    await conn.execute(
-        _STORE_BATCH_PG,
-        {
-            "m_cid": m[0], "m_seq": m[1], "m_cmid": m[2], "m_sender": m[3], "m_device": m[4], "m_ts": m[5],
-            "m_size": m[6],
-            "p_device": p[0], "p_cid": p[1], "p_seq": p[2], "p_kind": p[3], "p_body": p[4],
-            "c_id": [a["cid"] for a in advances], "c_seq": [a["last_seq"] for a in advances],
-            "c_at": [a["at"] for a in advances],
-        },
-    )
 
 
 _MESSAGE_COLS = (

@@ -1,7 +1,8 @@
-"""PostgreSQL-only chat statements for the writer's one-round-trip path (chat/fastpath.py).
+"""PostgreSQL-only chat statements: a write batch's sends in one statement, its receipts in another.
 
-Each is a single statement run outside an explicit transaction: PostgreSQL makes one statement
-atomic by itself, so a batch costs one round trip instead of BEGIN, reads, writes and COMMIT.
+The writer's unlocked path (chat/fastpath.py) runs them outside an explicit transaction (PostgreSQL
+makes one statement atomic by itself), so a batch costs one round trip instead of BEGIN, reads,
+writes and COMMIT; the locked path (chat/store.py) runs the same statements inside its transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atlas.chat.repository import MESSAGE_COLUMNS, PAYLOAD_COLUMNS
 from atlas.events.outbox import pg_gated_insert
 
 # A compare-and-set over conversation heads, then everything that depends on it. ``upd`` advances a
@@ -64,8 +66,8 @@ async def store_if_unchanged(
     ``(conversation id, expected last_seq, expected state, new last_seq, activity ms)``;
     ``outbox_params`` come from ``events.outbox.pg_gated_params`` gated by conversation id.
     """
-    m = [[row[i] for row in message_rows] for i in range(7)]
-    p = [[row[i] for row in payload_rows] for i in range(5)]
+    m = [[row[i] for row in message_rows] for i in range(len(MESSAGE_COLUMNS))]
+    p = [[row[i] for row in payload_rows] for i in range(len(PAYLOAD_COLUMNS))]
     h = [[row[i] for row in heads] for i in range(5)]
     result = await conn.execute(
         _STORE_IF_UNCHANGED,

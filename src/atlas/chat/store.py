@@ -29,7 +29,7 @@ from atlas.chat.service import Fanout
 from atlas.chat.timefmt import to_ms
 from atlas.errors import AtlasError
 from atlas.events.models import Event, MessageSent
-from atlas.events.outbox import emit
+from atlas.events.outbox import emit, pg_gated_params
 
 
 @dataclass
@@ -165,12 +165,23 @@ async def store_messages(
         conn, items, rows, existing, now_ms=to_ms(at), device_cache=device_cache or ports.DeviceCache(ttl=0)
     )
     if plan.message_rows:
+        now_ms = to_ms(at)
         advanced = sorted({r[0] for r in plan.message_rows})
-        await repo.store_batch(
-            conn, plan.message_rows, plan.payload_rows,
-            [{"cid": c, "last_seq": plan.last_seq[c], "at": to_ms(at)} for c in advanced],
-        )
-        await emit(conn, plan.events, at=at)
+        if conn.dialect.name == "postgresql":
+            # The one-statement write of the unlocked path; under these row locks no head can have moved.
+            written = await repository_pg.store_if_unchanged(
+                conn, plan.message_rows, plan.payload_rows,
+                [(c, rows[c].last_seq, rows[c].state, plan.last_seq[c], now_ms) for c in advanced],
+                pg_gated_params(plan.events, plan.event_conversations, at=at),
+            )
+            if written != set(advanced):
+                raise RuntimeError("a locked conversation head changed")  # the writer retries each job
+        else:
+            await repo.insert_messages(conn, plan.message_rows, plan.payload_rows)
+            await repo.advance_conversations(
+                conn, [{"cid": c, "last_seq": plan.last_seq[c], "at": now_ms} for c in advanced]
+            )
+            await emit(conn, plan.events, at=at)
         # One call per sender and batch: the referral rule needs "has sent a message" (in an
         # accepted conversation), not a count.
         for sender, accepted in sorted(plan.senders_accepted.items()):

@@ -15,7 +15,7 @@ class EventNotFound(NotFound):
 
 class EventDeadLettered(Conflict):
     """Acknowledged, but the ledger refused it after every retry: it will not land unless an
-    operator replays it (``atlas events`` dead-letter commands)."""
+    operator fixes the cause and redrives it (``atlas events redrive``)."""
 
     code = "event_dead_lettered"
 
